@@ -1,0 +1,5 @@
+"""Smart Software Manager On-Prem: project package."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

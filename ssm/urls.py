@@ -1,0 +1,19 @@
+"""Top-level URLs: login, the Admin Workspace, the On-Prem License Workspace and the API."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
+
+from . import views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin-workspace"), name="home"),
+    path("", include("django.contrib.auth.urls")),
+    path("admin/", views.AdminWorkspaceView.as_view(), name="admin-workspace"),
+    path("admin/support-center/", views.SupportCenterView.as_view(), name="support-center"),
+    path("admin/<slug:slug>/", views.WidgetPendingView.as_view(), name="widget"),
+    path("smart-licensing/", include("licensing.urls")),
+    path("django-admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]

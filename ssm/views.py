@@ -1,0 +1,43 @@
+"""The Admin Workspace frame and the Support Center."""
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404
+from django.views.generic import TemplateView
+
+from .health import system_health
+from .workspace import WIDGETS, widget
+
+
+class AdminWorkspaceView(LoginRequiredMixin, TemplateView):
+    """The Admin Workspace: one tile per widget."""
+
+    template_name = "ssm/admin_workspace.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(widgets=WIDGETS, **kwargs)
+
+
+class WidgetPendingView(LoginRequiredMixin, TemplateView):
+    """A widget that is not built yet says so."""
+
+    template_name = "ssm/widget_pending.html"
+
+    def get_context_data(self, slug, **kwargs):
+        found = widget(slug)
+        if found is None:
+            raise Http404("No such widget")
+        return super().get_context_data(widget=found, **kwargs)
+
+
+class SupportCenterView(LoginRequiredMixin, TemplateView):
+    """Support Center: System Health with live figures."""
+
+    template_name = "ssm/support_center.html"
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return ["ssm/_system_health.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(health=system_health(), **kwargs)
