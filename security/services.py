@@ -3,12 +3,62 @@
 import datetime as dt
 import ipaddress
 import os
+import socket
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from django.conf import settings
+
+from .models import HostCommonName
+
+SINGLETON = 1
+
+
+def default_host_common_name() -> str:
+    """HOST_COMMON_NAME from the environment, else this server's primary address."""
+    configured = getattr(settings, "HOST_COMMON_NAME", "") or os.environ.get("HOST_COMMON_NAME", "")
+    if configured:
+        return configured.strip().lower()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent; this picks the outgoing address
+            return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+
+
+def host_common_name() -> str:
+    """The current Host Common Name: what products are configured with to reach this server."""
+    row = HostCommonName.objects.filter(pk=SINGLETON).only("name").first()
+    return row.name if row else default_host_common_name()
+
+
+def product_url_port() -> int:
+    """The HTTPS port products reach this server on (omitted from URLs when it is 443)."""
+    port = getattr(settings, "PRODUCT_URL_PORT", None) or os.environ.get("PRODUCT_URL_PORT")
+    if port:
+        return int(port)
+    bind = os.environ.get("SSM_BIND", "0.0.0.0:8443")
+    return int(bind.rsplit(":", 1)[-1])
+
+
+def _base_url(common_name: str) -> str:
+    host = f"[{common_name}]" if ":" in common_name else common_name
+    port = product_url_port()
+    return f"https://{host}" if port == 443 else f"https://{host}:{port}"
+
+
+def product_urls(account_name: str, common_name: str | None = None) -> dict[str, str]:
+    """The three URLs a product of this local account is configured with."""
+    base = _base_url(common_name or host_common_name())
+    return {
+        "smart_call_home": f"{base}/Transportgateway/services/DeviceRequestHandler",
+        "smart_transport": f"{base}/SmartTransport",
+        "cslu": f"{base}/cslu/v1/pi/{account_name}-1",
+    }
 
 
 def generate_self_signed(common_name: str, *, days: int = 730, sans=()):
