@@ -15,10 +15,11 @@ need_root() {
 
 manage() { "$PY" "$ROOT/manage.py" "$@"; }
 
-# Read one variable from the env file without sourcing it.
+# One setting: the environment first, then the env file (read, not sourced), then a default.
 env_value() {
   local name=$1 default=${2:-}
   local line
+  if [ -n "${!name:-}" ]; then printf '%s' "${!name}"; return; fi
   line=$(grep -E "^${name}=" "$SSM_ENV_FILE" 2>/dev/null | tail -n 1 || true)
   if [ -n "$line" ]; then printf '%s' "${line#*=}"; else printf '%s' "$default"; fi
 }

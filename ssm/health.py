@@ -17,7 +17,8 @@ def _interface_rates() -> list[dict]:
     """Receive/transmit rates per interface since the previous sample (kept in the cache)."""
     now = time.monotonic()
     counters = {
-        name: (c.bytes_recv, c.bytes_sent) for name, c in psutil.net_io_counters(pernic=True).items()
+        name: (c.bytes_recv, c.bytes_sent)
+        for name, c in psutil.net_io_counters(pernic=True).items()
     }
     previous = cache.get(_RATE_KEY)
     cache.set(_RATE_KEY, (now, counters), 600)

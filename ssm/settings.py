@@ -2,6 +2,7 @@
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import environ
@@ -9,7 +10,22 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.FileAwareEnv()  # any VAR may come from VAR_FILE instead
+
+class _Env(environ.FileAwareEnv):
+    """django-environ, with a one-line error naming the variable when a value is bad."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ImproperlyConfigured:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise ImproperlyConfigured(
+                f"{var} has an invalid value ({exc}); see .env.example"
+            ) from None
+
+
+env = _Env()  # any VAR may come from VAR_FILE instead
 _env_file = os.environ.get("SSM_ENV_FILE", str(BASE_DIR / ".env"))
 if os.path.exists(_env_file):
     env.read_env(_env_file)
@@ -84,7 +100,9 @@ def _database():
     """DATABASE_URL parsed, or a one-line error that names the variable and the fix."""
     url = env.str("DATABASE_URL", default="postgres://ssm@127.0.0.1:5544/ssm")
     try:
-        config = env.db_url_config(url)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            config = env.db_url_config(url)
     except Exception as exc:  # django-environ raises several types for bad URLs
         raise ImproperlyConfigured(
             f"DATABASE_URL is malformed ({exc}); expected postgres://user:password@host:port/name"
@@ -148,6 +166,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Static files are collected at web start (deploy/services); before that, finders serve them.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
 # Security: HTTPS everywhere, cookies only over TLS, no framing.
 SECURE_PROXY_SSL_HEADER = None

@@ -15,16 +15,28 @@ class Widget:
 
 
 WIDGETS = [
-    Widget("Access Management", "access-management", "🔑", "Roles and account access for users"),
-    Widget("Security", "security", "🛡", "Certificates, Host Common Name, password policy"),
-    Widget("Accounts", "accounts", "👥", "Local accounts and account requests"),
-    Widget("Settings", "settings", "⚙", "Server settings, proxy, mail"),
-    Widget("API Toolkit", "api-toolkit", "🧰", "OAuth2 API clients"),
-    Widget("Support Center", "support-center", "🩺", "System health and logs", "support-center"),
-    Widget("High Availability", "high-availability", "🖧", "Cluster status, nodes and VIP"),
-    Widget("Synchronization", "synchronization", "🔄", "Synchronization with Cisco"),
-    Widget("Network", "network", "🌐", "Interfaces and routes"),
-    Widget("Users", "users", "👤", "Local users"),
+    Widget(
+        "Access Management", "access-management", "bi-key", "Roles and account access for users"
+    ),
+    Widget(
+        "Security", "security", "bi-shield-lock", "Certificates, Host Common Name, password policy"
+    ),
+    Widget("Accounts", "accounts", "bi-people", "Local accounts and account requests"),
+    Widget("Settings", "settings", "bi-gear", "Server settings, proxy, mail"),
+    Widget("API Toolkit", "api-toolkit", "bi-tools", "OAuth2 API clients"),
+    Widget(
+        "Support Center",
+        "support-center",
+        "bi-heart-pulse",
+        "System health and logs",
+        "support-center",
+    ),
+    Widget(
+        "High Availability", "high-availability", "bi-hdd-network", "Cluster status, nodes and VIP"
+    ),
+    Widget("Synchronization", "synchronization", "bi-arrow-repeat", "Synchronization with Cisco"),
+    Widget("Network", "network", "bi-globe", "Interfaces and routes"),
+    Widget("Users", "users", "bi-person", "Local users"),
 ]
 
 

@@ -33,15 +33,32 @@ class CeleryWorker:
         env = dict(os.environ, DATABASE_URL=self._database_url(), REDIS_URL=settings.REDIS_URL)
         celery = Path(sys.executable).with_name("celery")
         self.process = subprocess.Popen(
-            [str(celery), "-A", "ssm", "worker", "-P", "solo", "-n", f"{self.name}@%h",
-             "--without-gossip", "--without-mingle", "-l", "INFO"],
-            cwd=ROOT, env=env, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT,
+            [
+                str(celery),
+                "-A",
+                "ssm",
+                "worker",
+                "-P",
+                "solo",
+                "-n",
+                f"{self.name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_path.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         end = time.monotonic() + deadline
         while time.monotonic() < end:
             if self.process.poll() is not None:
                 raise RuntimeError(f"Celery worker exited; see {self.log_path}")
-            replies = app.control.ping(destination=[f"{self.name}@{os.uname().nodename}"], timeout=0.5)
+            replies = app.control.ping(
+                destination=[f"{self.name}@{os.uname().nodename}"], timeout=0.5
+            )
             if replies:
                 return self
         raise RuntimeError(f"Celery worker did not answer within {deadline}s; see {self.log_path}")

@@ -1,0 +1,37 @@
+"""Login and both workspaces in a real headless Chromium."""
+
+from django.contrib.auth import get_user_model
+
+from tests.support.browser import BrowserTestCase
+
+
+class WorkspaceBrowserTests(BrowserTestCase):
+    def setUp(self):
+        super().setUp()
+        get_user_model().objects.create_superuser("admin", password="Browser-Pass-42")
+
+    def test_wrong_password_is_refused(self):
+        self.login("admin", "wrong")
+        self.page.get_by_text("didn't match").wait_for()
+        self.assertIn("/login/", self.page.url)
+
+    def test_login_and_both_workspaces(self):
+        self.login("admin", "Browser-Pass-42")
+        self.page.get_by_role("heading", name="Admin Workspace").wait_for()
+        self.assertEqual(self.page.locator("[data-testid^=widget-]").count(), 10)
+        self.screenshot("admin-workspace")
+
+        self.page.click("[data-testid=widget-support-center]")
+        self.page.locator("[data-testid=server-name]").wait_for()
+        self.assertIn("%", self.page.locator("[data-testid=cpu]").inner_text())
+        self.screenshot("support-center")
+
+        self.page.get_by_role("link", name="On-Prem License Workspace").click()
+        self.page.get_by_role("heading", name="Smart Licensing").wait_for()
+        self.assertEqual(
+            self.page.locator("[data-testid=local-virtual-account]").inner_text(), "Default"
+        )
+        self.screenshot("smart-licensing")
+
+        self.page.get_by_role("button", name="Log Out").click()
+        self.page.wait_for_url("**/login/")

@@ -1,0 +1,88 @@
+"""The frame of both workspaces and the Support Center."""
+
+import socket
+
+from django.contrib.auth import get_user_model
+from django.test import TestCase
+from django.urls import reverse
+
+from ssm.workspace import WIDGETS
+
+
+class WorkspaceViewTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.user = get_user_model().objects.create_superuser("admin", password="x-Secret-42")
+
+    def setUp(self):
+        self.client.force_login(self.user)
+
+    def test_pages_need_login(self):
+        self.client.logout()
+        for name in ("admin-workspace", "support-center", "licensing:smart-licensing"):
+            response = self.client.get(reverse(name))
+            self.assertEqual(response.status_code, 302, name)
+            self.assertTrue(response["Location"].startswith(reverse("login")))
+
+    def test_admin_workspace_shows_the_ten_widgets(self):
+        response = self.client.get(reverse("admin-workspace"))
+        names = [
+            "Access Management",
+            "Security",
+            "Accounts",
+            "Settings",
+            "API Toolkit",
+            "Support Center",
+            "High Availability",
+            "Synchronization",
+            "Network",
+            "Users",
+        ]
+        self.assertEqual([w.name for w in WIDGETS], names)
+        for name in names:
+            self.assertContains(response, name)
+
+    def test_unbuilt_widget_says_so(self):
+        pending = next(w for w in WIDGETS if w.url_name is None)
+        response = self.client.get(reverse("widget", args=[pending.slug]))
+        self.assertContains(response, "is not available in this version yet")
+        self.assertEqual(self.client.get(reverse("widget", args=["no-such"])).status_code, 404)
+
+    def test_support_center_shows_real_figures(self):
+        response = self.client.get(reverse("support-center"))
+        self.assertContains(response, socket.gethostname())
+        health = response.context["health"]
+        self.assertGreater(health["memory_total"], 0)
+        self.assertGreater(health["disk_total"], 0)
+        self.assertTrue(0 <= health["cpu_percent"] <= 100)
+        self.assertIn("lo", [nic["name"] for nic in health["interfaces"]])
+
+    def test_support_center_live_part_measures_rates(self):
+        self.client.get(reverse("support-center"))
+        response = self.client.get(reverse("support-center"), headers={"HX-Request": "true"})
+        self.assertTemplateUsed(response, "ssm/_system_health.html")
+        self.assertTemplateNotUsed(response, "base.html")
+        lo = next(n for n in response.context["health"]["interfaces"] if n["name"] == "lo")
+        self.assertIsNotNone(lo["rx_rate"])
+
+    def test_connected_users_counts_live_sessions(self):
+        response = self.client.get(reverse("support-center"))
+        self.assertEqual(response.context["health"]["connected_users"], 1)
+
+    def test_smart_licensing_frame_has_the_tabs(self):
+        response = self.client.get(reverse("licensing:smart-licensing"))
+        for label in (
+            "Alerts",
+            "Inventory",
+            "Convert to Smart Licensing",
+            "Reports",
+            "Preferences",
+            "Activity",
+            "General",
+            "Licenses",
+            "Product Instances",
+            "SL Using Policy",
+            "Event Log",
+        ):
+            self.assertContains(response, label)
+        self.assertContains(response, "Local Virtual Account")
