@@ -1,0 +1,159 @@
+"""A running gunicorn switches to a newly installed Browser Certificate without dropping service."""
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+import urllib3
+from cryptography import x509
+from django.conf import settings
+from django.test import TestCase, override_settings
+
+from security import services
+
+from .pki import TestCA, openssl, pem
+
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def served_common_name(port: int) -> str:
+    pem_text = ssl.get_server_certificate(("127.0.0.1", port), timeout=5)
+    cert = x509.load_pem_x509_certificate(pem_text.encode())
+    return cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value
+
+
+def poll(predicate, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class RunningServerSwitchesCertificateTests(TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.dir = Path(self.tmp.name)
+        services.ensure_browser_certificate(self.dir)
+        self.port = free_port()
+        pid_file = self.dir / "web.pid"
+        override = override_settings(BROWSER_CERT_DIR=self.dir, WEB_PID_FILE=str(pid_file))
+        override.enable()
+        self.addCleanup(override.disable)
+        # The same options deploy/services starts the server with.
+        self.server = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "ssm.wsgi:application",
+                "--chdir",
+                str(settings.BASE_DIR),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--certfile",
+                str(self.dir / "browser.crt"),
+                "--keyfile",
+                str(self.dir / "browser.key"),
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--graceful-timeout",
+                "10",
+                "--pid",
+                str(pid_file),
+                "--error-logfile",
+                str(self.dir / "web.log"),
+            ],
+            env={**os.environ, "DEBUG": "true"},
+        )
+        self.addCleanup(self.stop_server)
+        poll(
+            lambda: pid_file.exists() and served_common_name(self.port) == "localhost",
+            30,
+            "gunicorn",
+        )
+
+    def stop_server(self):
+        if self.server.poll() is None:
+            self.server.send_signal(signal.SIGTERM)
+            try:
+                self.server.wait(20)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait()
+
+    def test_new_certificate_served_and_no_request_fails_during_the_switch(self):
+        url = f"https://127.0.0.1:{self.port}/static/ssm.css"
+        results = {"ok": 0, "failed": []}
+        stop = threading.Event()
+
+        def hammer():
+            while not stop.is_set():
+                try:
+                    response = requests.get(url, verify=False, timeout=10)
+                    if response.status_code == 200:
+                        results["ok"] += 1
+                    else:
+                        results["failed"].append(response.status_code)
+                except requests.RequestException as exc:
+                    results["failed"].append(repr(exc))
+
+        workers = [threading.Thread(target=hammer) for _ in range(3)]
+        for t in workers:
+            t.start()
+        try:
+            poll(lambda: results["ok"] > 20, 30, "requests before the switch")
+            ca = TestCA()
+            request = services.generate_browser_csr(
+                "ssm.example.com", subject_alternative_names=["127.0.0.1"]
+            )
+            with self.captureOnCommitCallbacks(execute=True):
+                services.install_browser_certificate(pem(ca.sign(request.csr_pem)), ca.chain_pem)
+            poll(
+                lambda: served_common_name(self.port) == "ssm.example.com",
+                30,
+                "the new certificate",
+            )
+            before = results["ok"]
+            poll(lambda: results["ok"] > before + 20, 30, "requests after the switch")
+        finally:
+            stop.set()
+            for t in workers:
+                t.join(15)
+        self.assertEqual(results["failed"], [])
+        self.assertIn("Hang up", (self.dir / "web.log").read_text())
+        # openssl sees the whole chain and verifies it to the root, by IP SAN.
+        root = self.dir / "root.pem"
+        root.write_text(pem(ca.root))
+        text = openssl(
+            "s_client",
+            "-connect",
+            f"127.0.0.1:{self.port}",
+            "-CAfile",
+            str(root),
+            "-verify_ip",
+            "127.0.0.1",
+            "-verify_return_error",
+            stdin=b"",
+        )
+        self.assertIn("Verify return code: 0 (ok)", text)
+        self.assertIn("CN = ssm.example.com", text)
