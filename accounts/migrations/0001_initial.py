@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,21 +14,60 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('category', models.CharField(choices=[('account', 'Account'), ('user', 'User'), ('synchronization', 'Synchronization'), ('licensing', 'Licensing'), ('security', 'Security'), ('high_availability', 'High Availability'), ('system', 'System')], max_length=32)),
-                ('action', models.CharField(max_length=64)),
-                ('message', models.TextField()),
-                ('result', models.CharField(choices=[('success', 'Success'), ('failure', 'Failure'), ('info', 'Info')], default='success', max_length=16)),
-                ('username', models.CharField(blank=True, max_length=150)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("account", "Account"),
+                            ("user", "User"),
+                            ("synchronization", "Synchronization"),
+                            ("licensing", "Licensing"),
+                            ("security", "Security"),
+                            ("high_availability", "High Availability"),
+                            ("system", "System"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("action", models.CharField(max_length=64)),
+                ("message", models.TextField()),
+                (
+                    "result",
+                    models.CharField(
+                        choices=[("success", "Success"), ("failure", "Failure"), ("info", "Info")],
+                        default="success",
+                        max_length=16,
+                    ),
+                ),
+                ("username", models.CharField(blank=True, max_length=150)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', '-id'],
-                'indexes': [models.Index(fields=['category', '-created'], name='accounts_ev_categor_0d117c_idx')],
+                "ordering": ["-created", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["category", "-created"], name="accounts_ev_categor_0d117c_idx"
+                    )
+                ],
             },
         ),
     ]

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             User.objects.create_superuser(username=username, email="", password=password)
             record_event(
-                EventCategory.USER, "create_system_administrator", f"Created system administrator {username}"
+                EventCategory.USER,
+                "create_system_administrator",
+                f"Created system administrator {username}",
             )
         self.stdout.write(f"System administrator created: {username} / {password}")
         self.stdout.write("This password is shown once; change it after the first login.")

@@ -1,0 +1,86 @@
+"""Who may see and change what: system roles and per-account roles, enforced on the server.
+
+Every page and API that shows a local account or anything inside one scopes its queries
+with these helpers; an account the user may not see is a 404, never a 403, so its
+existence does not leak.
+"""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from .choices import AccountRole, SystemRole
+from .models import AccountMembership, LocalAccount, UserProfile
+
+
+def system_role(user) -> SystemRole | None:
+    """The user's system role; None for an anonymous or inactive user."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return SystemRole.SYSTEM_ADMIN
+    try:
+        return SystemRole(user.ssm_profile.system_role)
+    except UserProfile.DoesNotExist:
+        return SystemRole.SYSTEM_USER
+
+
+def is_system_admin(user) -> bool:
+    """System Administrator: everything, including users, roles and account requests."""
+    return system_role(user) == SystemRole.SYSTEM_ADMIN
+
+
+def is_system_staff(user) -> bool:
+    """System Administrator or System Operator: sees and operates every local account."""
+    return system_role(user) in (SystemRole.SYSTEM_ADMIN, SystemRole.SYSTEM_OPERATOR)
+
+
+def account_role(user, account: LocalAccount) -> AccountRole | None:
+    """The user's role in this account (None when the user has no membership)."""
+    if system_role(user) is None:
+        return None
+    role = (
+        AccountMembership.objects.filter(user=user, account=account)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return AccountRole(role) if role else None
+
+
+def accounts_for(user) -> QuerySet[LocalAccount]:
+    """The local accounts this user may see."""
+    if is_system_staff(user):
+        return LocalAccount.objects.all()
+    if system_role(user) is None:
+        return LocalAccount.objects.none()
+    return LocalAccount.objects.filter(memberships__user=user).distinct()
+
+
+def get_account_or_404(user, pk) -> LocalAccount:
+    """The account with this id if the user may see it; otherwise 404 (existence not revealed)."""
+    try:
+        return accounts_for(user).get(pk=pk)
+    except (LocalAccount.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such account") from None
+
+
+def can_view(user, account: LocalAccount) -> bool:
+    """May see the account and everything inside it."""
+    return is_system_staff(user) or account_role(user, account) is not None
+
+
+def can_use(user, account: LocalAccount) -> bool:
+    """May work inside the account: tokens, product instances, licenses (Account User and up)."""
+    return is_system_staff(user) or account_role(user, account) in (
+        AccountRole.ACCOUNT_ADMIN,
+        AccountRole.ACCOUNT_USER,
+    )
+
+
+def can_manage(user, account: LocalAccount) -> bool:
+    """May administer the account: its virtual accounts, members and synchronization."""
+    return is_system_staff(user) or account_role(user, account) == AccountRole.ACCOUNT_ADMIN
+
+
+def can_synchronize(user, account: LocalAccount) -> bool:
+    """May start a synchronization of the account with CSC."""
+    return can_manage(user, account)

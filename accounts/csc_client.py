@@ -1,0 +1,261 @@
+"""The one client our server uses to reach Cisco Software Central (CSC) over HTTPS.
+
+Every call verifies the server certificate against settings.CSC_CA_FILE, is bounded by
+settings.CSC_TIMEOUT and raises a CscError subclass whose message is fit for an operator.
+Signed calls carry an envelope {"payload": ..., "signature": HMAC-SHA256(secret, payload)}
+and the answer's envelope is checked the same way before anything is returned.
+"""
+
+import hashlib
+import hmac
+import json
+import secrets
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+
+FORMAT = "ssm-csc/1"
+
+
+class CscError(Exception):
+    """Synchronization with Cisco Software Central failed; str() is the operator's alert."""
+
+
+class CscUnavailable(CscError):
+    """CSC could not be reached (connection refused, DNS, TLS handshake)."""
+
+
+class CscTimeout(CscError):
+    """CSC did not answer in time."""
+
+
+class CscServerError(CscError):
+    """CSC answered with a server error (5xx) or an unreadable answer."""
+
+
+class CscBadSignature(CscError):
+    """An answer or file did not carry a valid signature, or was meant for another server."""
+
+
+class CscRefused(CscError):
+    """CSC refused the request (4xx) and said why."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
+
+
+def canonical(payload) -> bytes:
+    """The exact bytes a signature covers."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+
+
+def sign(payload, secret: str) -> str:
+    """HMAC-SHA256 of the canonical payload, hex."""
+    return hmac.new(secret.encode(), canonical(payload), hashlib.sha256).hexdigest()
+
+
+def envelope(kind: str, payload: dict, secret: str) -> dict:
+    """A signed envelope of one kind (sync-request, sync-response, ...)."""
+    payload = dict(payload, kind=kind, format=FORMAT)
+    return {"format": FORMAT, "kind": kind, "payload": payload, "signature": sign(payload, secret)}
+
+
+def open_envelope(data, kind: str, secret: str, *, registration_id: str, server_id: str) -> dict:
+    """The payload of a signed envelope after every check; CscBadSignature otherwise."""
+    if not isinstance(data, dict) or not isinstance(data.get("payload"), dict):
+        raise CscBadSignature("The file or answer is not a Cisco Software Central message.")
+    payload = data["payload"]
+    if payload.get("format") != FORMAT or payload.get("kind") != kind:
+        raise CscBadSignature(
+            f"Expected a {kind} message but got {payload.get('kind') or 'something else'}."
+        )
+    if payload.get("registration_id") != registration_id or payload.get("server_id") != server_id:
+        raise CscBadSignature(
+            "The message was issued for another local account or another server; it was refused."
+        )
+    given = data.get("signature")
+    if not isinstance(given, str) or not hmac.compare_digest(given, sign(payload, secret)):
+        raise CscBadSignature(
+            "The message from Cisco Software Central failed its signature check; "
+            "nothing was applied."
+        )
+    return payload
+
+
+def _url(path: str) -> str:
+    return settings.CSC_URL.rstrip("/") + path
+
+
+def _post(method: str, path: str, body: dict) -> dict:
+    timeout = settings.CSC_TIMEOUT
+    try:
+        response = requests.request(
+            method,
+            _url(path),
+            json=body,
+            timeout=(min(timeout, 5.0), timeout),
+            verify=settings.CSC_CA_FILE,
+        )
+    except requests.exceptions.SSLError as exc:
+        raise CscUnavailable(
+            f"The certificate of Cisco Software Central could not be verified ({_short(exc)})."
+        ) from None
+    except requests.exceptions.Timeout:
+        raise CscTimeout(
+            f"Cisco Software Central did not answer within {timeout:g} seconds."
+        ) from None
+    except requests.exceptions.RequestException as exc:
+        raise CscUnavailable(f"Cisco Software Central is unreachable ({_short(exc)}).") from None
+    if response.status_code >= 500:
+        raise CscServerError(
+            f"Cisco Software Central failed to process the request (HTTP {response.status_code})."
+        )
+    try:
+        data = response.json()
+    except ValueError:
+        raise CscServerError(
+            f"Cisco Software Central sent an unreadable answer (HTTP {response.status_code})."
+        ) from None
+    if response.status_code >= 400:
+        detail = data.get("detail") if isinstance(data, dict) else None
+        raise CscRefused(
+            detail or f"Cisco Software Central refused the request (HTTP {response.status_code}).",
+            status=response.status_code,
+        )
+    return data
+
+
+def _short(exc) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "certificate verify failed"):
+        if marker in text:
+            return marker
+    return text[:120]
+
+
+def register(*, smart_account, virtual_account, local_account, satellite_name, server_id) -> dict:
+    """Register a local account with a Cisco virtual account.
+
+    Returns {"registration_id", "secret", "account_state"}. A virtual account that is
+    already bound to another local account raises CscRefused with CSC's reason.
+    """
+    data = _post(
+        "POST",
+        "/api/v1/registrations",
+        {
+            "smart_account": smart_account,
+            "virtual_account": virtual_account,
+            "local_account": local_account,
+            "satellite_name": satellite_name,
+            "server_id": str(server_id),
+        },
+    )
+    if not isinstance(data, dict) or not data.get("registration_id") or not data.get("secret"):
+        raise CscServerError("Cisco Software Central sent an incomplete registration answer.")
+    return data
+
+
+def _signed_call(account, server_id, path, kind, payload, answer_kind, method="POST") -> dict:
+    nonce = secrets.token_hex(16)
+    payload = dict(
+        payload,
+        registration_id=account.csc_registration_id,
+        server_id=str(server_id),
+        nonce=nonce,
+        timestamp=timezone.now().isoformat(),
+    )
+    data = _post(method, path, envelope(kind, payload, account.csc_secret))
+    answer = open_envelope(
+        data,
+        answer_kind,
+        account.csc_secret,
+        registration_id=account.csc_registration_id,
+        server_id=str(server_id),
+    )
+    if answer.get("nonce") != nonce:
+        raise CscBadSignature("The answer from Cisco Software Central does not match the request.")
+    return answer
+
+
+def build_sync_request(account, server_id, report: dict, nonce: str | None = None) -> dict:
+    """The signed sync-request envelope (sent over HTTPS, or saved as the manual sync file)."""
+    payload = {
+        "registration_id": account.csc_registration_id,
+        "server_id": str(server_id),
+        "nonce": nonce or secrets.token_hex(16),
+        "timestamp": timezone.now().isoformat(),
+        "local_account": account.name,
+        "product_instances": report.get("product_instances", []),
+        "usage": report.get("usage", []),
+    }
+    return envelope("sync-request", payload, account.csc_secret)
+
+
+def synchronize(account, server_id, report: dict) -> dict:
+    """Upload product instances and usage; return CSC's checked sync-response payload.
+
+    The payload holds "entitlements" (name, tag, billing, quantity, product_type),
+    "account_state" and "synchronized_at".
+    """
+    request = build_sync_request(account, server_id, report)
+    data = _post(
+        "POST", f"/api/v1/registrations/{account.csc_registration_id}/synchronize", request
+    )
+    answer = open_envelope(
+        data,
+        "sync-response",
+        account.csc_secret,
+        registration_id=account.csc_registration_id,
+        server_id=str(server_id),
+    )
+    if answer.get("nonce") != request["payload"]["nonce"]:
+        raise CscBadSignature("The answer from Cisco Software Central does not match the request.")
+    return answer
+
+
+def deregister(account, server_id) -> dict:
+    """Remove the account's registration and its product instances from CSC."""
+    return _signed_call(
+        account,
+        server_id,
+        f"/api/v1/registrations/{account.csc_registration_id}/deregister",
+        "deregister-request",
+        {},
+        "deregister-response",
+    )
+
+
+def sign_product_ca_csr(account, csr_pem: str, server_id=None) -> dict:
+    """Have CSC sign the server's product CA certificate request.
+
+    Returns {"certificate": PEM, "chain": [PEM, ...]} where chain holds CSC's CA
+    certificates (issuer first). `account` is any registered local account.
+    """
+    if server_id is None:
+        from .services import satellite
+
+        server_id = satellite().server_id
+    answer = _signed_call(
+        account,
+        server_id,
+        f"/api/v1/registrations/{account.csc_registration_id}/sign-csr",
+        "sign-csr-request",
+        {"csr": csr_pem},
+        "sign-csr-response",
+    )
+    if not isinstance(answer.get("certificate"), str) or not isinstance(answer.get("chain"), list):
+        raise CscServerError("Cisco Software Central sent an incomplete certificate answer.")
+    return {"certificate": answer["certificate"], "chain": answer["chain"]}
+
+
+def ping() -> bool:
+    """True when CSC answers its health check."""
+    try:
+        response = requests.get(
+            _url("/api/v1/ping"), timeout=settings.CSC_TIMEOUT, verify=settings.CSC_CA_FILE
+        )
+    except requests.exceptions.RequestException:
+        return False
+    return response.status_code == 200
