@@ -23,3 +23,10 @@ env_value() {
   line=$(grep -E "^${name}=" "$SSM_ENV_FILE" 2>/dev/null | tail -n 1 || true)
   if [ -n "$line" ]; then printf '%s' "${line#*=}"; else printf '%s' "$default"; fi
 }
+
+# The URL an operator opens on this machine.
+server_url() {
+  local bind
+  bind=$(env_value SSM_BIND 0.0.0.0:8443)
+  printf 'https://127.0.0.1:%s/' "${bind##*:}"
+}
