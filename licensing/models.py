@@ -1,1 +1,255 @@
-"""Models of the licensing app."""
+"""Models of the licensing app: the product CA, registration tokens, product instances,
+license counters, RUM reports and API Toolkit clients."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .choices import InstanceStatus, ReportState, TokenStatus
+
+
+class ProductCA(models.Model):
+    """The CA that signs products' ID certificates; its key is encrypted at rest.
+
+    Stored in PostgreSQL so that a standby promoted after failover signs with the same CA.
+    Exactly one row is active.
+    """
+
+    host_common_name = models.CharField(max_length=255)
+    key_pem_encrypted = models.TextField(help_text="PKCS#8 PEM, encrypted with the CA key.")
+    certificate_pem = models.TextField()
+    chain_pem = models.TextField(blank=True, help_text="Issuers above the CA certificate.")
+    active = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["active"], condition=Q(active=True), name="product_ca_one_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Product CA for {self.host_common_name}"
+
+
+class RegistrationToken(models.Model):
+    """A Product Instance Registration Token of one local virtual account."""
+
+    virtual_account = models.ForeignKey(
+        "accounts.VirtualAccount", on_delete=models.CASCADE, related_name="registration_tokens"
+    )
+    token = models.CharField(max_length=128, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    expires = models.DateTimeField()
+    export_controlled = models.BooleanField("Allow export-controlled functionality", default=False)
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    uses = models.PositiveIntegerField(default=0)
+    revoked = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_name = models.CharField("Created By", max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.short_token} ({self.description})"
+
+    @property
+    def short_token(self) -> str:
+        return f"{self.token[:12]}…"
+
+    @property
+    def status(self) -> TokenStatus:
+        if self.revoked is not None:
+            return TokenStatus.REVOKED
+        if self.expires <= timezone.now():
+            return TokenStatus.EXPIRED
+        if self.max_uses is not None and self.uses >= self.max_uses:
+            return TokenStatus.EXHAUSTED
+        return TokenStatus.ACTIVE
+
+
+class ProductInstance(models.Model):
+    """A registered product (one UDI) holding an ID certificate from the product CA."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    virtual_account = models.ForeignKey(
+        "accounts.VirtualAccount", on_delete=models.CASCADE, related_name="product_instances"
+    )
+    name = models.CharField(max_length=300)
+    udi_pid = models.CharField("UDI PID", max_length=100)
+    udi_sn = models.CharField("UDI SN", max_length=100)
+    hostname = models.CharField(max_length=255, blank=True)
+    product_type = models.CharField(max_length=64)
+    software_version = models.CharField(max_length=64, blank=True)
+    token = models.ForeignKey(
+        RegistrationToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=16, choices=InstanceStatus.choices, default=InstanceStatus.REGISTERED
+    )
+    certificate_serial = models.CharField(max_length=64)
+    certificate_pem = models.TextField()
+    certificate_expires = models.DateTimeField()
+    authorization_expires = models.DateTimeField(null=True, blank=True)
+    out_of_compliance = models.BooleanField(default=False)
+    registered = models.DateTimeField(default=timezone.now)
+    last_contact = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["udi_pid", "udi_sn"],
+                condition=Q(status="registered"),
+                name="product_instance_one_registered_udi",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["virtual_account", "name"],
+                condition=Q(status="registered"),
+                name="product_instance_va_name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def status_enum(self) -> InstanceStatus:
+        return InstanceStatus(self.status)
+
+
+class LicenseUsage(models.Model):
+    """How many of one license a product instance uses (from authorization or usage)."""
+
+    instance = models.ForeignKey(ProductInstance, on_delete=models.CASCADE, related_name="usages")
+    tag = models.CharField(max_length=200)
+    count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=32, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tag"]
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "tag"], name="license_usage_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instance} {self.tag} × {self.count}"
+
+
+class LicenseCounter(models.Model):
+    """In Use of one license in one local virtual account, kept exact incrementally.
+
+    Every change of a LicenseUsage row adds its delta here inside the same transaction
+    (F() expression), so the Licenses tab never aggregates over usage rows.
+    """
+
+    virtual_account = models.ForeignKey(
+        "accounts.VirtualAccount", on_delete=models.CASCADE, related_name="license_counters"
+    )
+    tag = models.CharField(max_length=200)
+    in_use = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["tag"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["virtual_account", "tag"], name="license_counter_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.virtual_account} {self.tag} in use {self.in_use}"
+
+
+class UsedNonce(models.Model):
+    """A nonce already seen from a product instance; a second use is a replay."""
+
+    instance = models.ForeignKey(ProductInstance, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=64)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "nonce"], name="used_nonce_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.nonce
+
+
+class RumReport(models.Model):
+    """A Smart Licensing Using Policy RUM report posted to the CSLU URL."""
+
+    virtual_account = models.ForeignKey(
+        "accounts.VirtualAccount", on_delete=models.CASCADE, related_name="rum_reports"
+    )
+    report_id = models.CharField(max_length=64)
+    udi_pid = models.CharField(max_length=100, blank=True)
+    udi_sn = models.CharField(max_length=100, blank=True)
+    tag = models.CharField(max_length=200, blank=True)
+    count = models.PositiveIntegerField(null=True, blank=True)
+    state = models.CharField(max_length=8, choices=ReportState.choices, default=ReportState.OPEN)
+    payload = models.JSONField(default=dict)
+    received = models.DateTimeField(default=timezone.now)
+    closed = models.DateTimeField(null=True, blank=True)
+    acknowledged = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["virtual_account", "udi_pid", "udi_sn", "report_id"],
+                name="rum_report_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"RUM report {self.report_id}"
+
+    @property
+    def state_enum(self) -> ReportState:
+        return ReportState(self.state)
+
+
+class ApiClient(models.Model):
+    """An OAuth2 client (client credentials grant) of the API Toolkit."""
+
+    name = models.CharField(max_length=100)
+    client_id = models.CharField(max_length=64, unique=True)
+    secret_hash = models.CharField(max_length=128)
+    accounts = models.ManyToManyField("accounts.LocalAccount", related_name="api_clients")
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiAccessToken(models.Model):
+    """A bearer token issued to an API client; only its hash is stored."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires = models.DateTimeField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"token of {self.client}"

@@ -221,6 +221,12 @@ CSC_TIMEOUT = env.float("CSC_TIMEOUT", default=10.0)
 # The HTTPS server's certificate ("Browser Certificate").
 BROWSER_CERT_DIR = Path(env.str("BROWSER_CERT_DIR", default=str(SSM_VAR / "tls")))
 
+# Encrypts the product CA's private key at rest (in PostgreSQL, shared by both HA nodes, so
+# both nodes need the same value). Defaults to a key derived from SECRET_KEY.
+PRODUCT_CA_ENCRYPTION_KEY = env.str("PRODUCT_CA_ENCRYPTION_KEY", default="") or (
+    "derived-from-secret-key:" + SECRET_KEY
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -5,6 +5,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
+from licensing import gateway
+
 from . import views
 
 urlpatterns = [
@@ -14,6 +16,9 @@ urlpatterns = [
     path("admin/support-center/", views.SupportCenterView.as_view(), name="support-center"),
     path("admin/<slug:slug>/", views.WidgetPendingView.as_view(), name="widget"),
     path("smart-licensing/", include("licensing.urls")),
+    path("Transportgateway/services/DeviceRequestHandler", gateway.device_request),
+    path("SmartTransport", gateway.device_request, name="smart-transport"),
+    path("cslu/v1/pi/<str:tenant>", gateway.cslu_report, name="cslu"),
     path("django-admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

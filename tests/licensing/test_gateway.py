@@ -1,0 +1,176 @@
+"""The Transport Gateway over HTTP (Django test client): every message and every refusal."""
+
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from django.test import TestCase
+
+from accounts.models import Event
+from licensing.models import LicenseCounter, ProductInstance, UsedNonce
+from licensing.simulator import Device, GatewayRefused
+from tests.support.personas import make_account
+
+from .support import PI_BASE, PI_LIFECYCLE, gateway_client, purchase, token_for
+
+
+class GatewayTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.account = make_account("TEST")
+        cls.va = cls.account.default_virtual_account
+        purchase(cls.va, PI_BASE, 10)
+        purchase(cls.va, PI_LIFECYCLE, 1)
+
+    def setUp(self):
+        self.client_ = gateway_client()
+        self.token = token_for(self.va)
+
+    def test_register_issues_verifiable_certificate_and_creates_instance(self):
+        device = Device.named("pi37")
+        data = self.client_.register(device, self.token.token)
+        instance = ProductInstance.objects.get(uuid=data["instance"])
+        self.assertEqual(instance.name, "UDI_PID:PI-SOFTWARE; UDI_SN:pi37")
+        self.assertEqual(instance.product_type, "SDNMGMT")
+        self.token.refresh_from_db()
+        self.assertEqual(self.token.uses, 1)
+        self.assertTrue(Event.objects.filter(action="product_registered").exists())
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "ca.pem").write_text("".join(data["chain"]))
+            Path(tmp, "id.pem").write_text(data["certificate"])
+            result = subprocess.run(
+                ["openssl", "verify", "-CAfile", f"{tmp}/ca.pem", f"{tmp}/id.pem"],
+                capture_output=True,
+                text=True,
+            )
+            self.assertEqual(result.returncode, 0, result.stderr)
+            subject = subprocess.run(
+                ["openssl", "x509", "-noout", "-subject", "-enddate", "-in", f"{tmp}/id.pem"],
+                capture_output=True,
+                text=True,
+            ).stdout
+        self.assertIn("PID:PI-SOFTWARE SN:pi37", subject)
+        validity = device.certificate.not_valid_after_utc - device.certificate.not_valid_before_utc
+        self.assertGreaterEqual(validity.days, 365)
+
+    def test_full_lifecycle_updates_in_use(self):
+        device = Device.named("pi37")
+        self.client_.register(device, self.token.token)
+        answer = self.client_.authorize(device)
+        self.assertEqual(
+            [e["status"] for e in answer["entitlements"]], ["AUTHORIZED", "AUTHORIZED"]
+        )
+        self.assertIn("authorizationExpires", answer)
+        counters = dict(LicenseCounter.objects.values_list("tag", "in_use"))
+        self.assertEqual(counters[PI_BASE], 1)
+        self.client_.report_usage(device, [(PI_BASE, 3)])
+        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 3)
+        old_serial = device.certificate.serial_number
+        self.client_.renew(device)
+        self.assertNotEqual(device.certificate.serial_number, old_serial)
+        self.client_.report_usage(device, [(PI_BASE, 2)])  # signed with the new key
+        self.client_.deregister(device)
+        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 0)
+        self.assertFalse(ProductInstance.objects.filter(status="registered").exists())
+
+    def test_out_of_compliance_when_purchased_exceeded(self):
+        device = Device.named("pi37")
+        self.client_.register(device, self.token.token)
+        answer = self.client_.authorize(device, [(PI_LIFECYCLE, 2)])
+        self.assertEqual(answer["entitlements"][0]["status"], "OUT_OF_COMPLIANCE")
+
+    def test_smart_transport_url_takes_the_same_envelope(self):
+        client = gateway_client(path="/SmartTransport")
+        device = Device.named("cucm-pub-30")
+        client.register(device, self.token.token)
+        client.authorize(device)
+        self.assertEqual(ProductInstance.objects.get().product_type, "UCL")
+
+    def _refused(self, call, status, code):
+        rows = (ProductInstance.objects.count(), Event.objects.count(), UsedNonce.objects.count())
+        with self.assertRaises(GatewayRefused) as caught:
+            call()
+        self.assertEqual(caught.exception.status, status, caught.exception.body)
+        self.assertEqual(caught.exception.body["error"]["code"], code)
+        self.assertEqual(
+            rows,
+            (ProductInstance.objects.count(), Event.objects.count(), UsedNonce.objects.count()),
+        )
+
+    def test_refuses_bad_tokens(self):
+        device = Device(sn="x1")
+        self._refused(lambda: self.client_.register(device, "nope"), 403, "invalid_token")
+        revoked = token_for(self.va)
+        from licensing.services import revoke_token
+
+        revoke_token(revoked)
+        self._refused(lambda: self.client_.register(device, revoked.token), 403, "token_revoked")
+        expired = token_for(self.va)
+        type(expired).objects.filter(pk=expired.pk).update(expires="2000-01-01T00:00:00Z")
+        self._refused(lambda: self.client_.register(device, expired.token), 403, "token_expired")
+        once = token_for(self.va, max_uses=1)
+        self.client_.register(Device(sn="x2"), once.token)
+        self._refused(lambda: self.client_.register(device, once.token), 403, "token_exhausted")
+
+    def test_refuses_unsigned_wrongly_signed_and_replayed(self):
+        device = Device.named("pi37")
+        self.client_.register(device, self.token.token)
+        message = device._message("reportUsage", usage=[{"tag": PI_BASE, "count": 1}])
+        self._refused(
+            lambda: self.client_.send(device.envelope(message, sign=False)), 401, "unsigned"
+        )
+        impostor = Device(sn="pi37")
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        impostor.key = ec.generate_private_key(ec.SECP256R1())
+        self._refused(lambda: self.client_.send(impostor.envelope(message)), 401, "bad_signature")
+        body = device.envelope(message)
+        self.client_.send(body)
+        self._refused(lambda: self.client_.send(body), 409, "replay")
+        stale = device._message("deregister")
+        stale["timestamp"] = int(time.time()) - 3600
+        self._refused(lambda: self.client_.send(device.envelope(stale)), 401, "stale_timestamp")
+
+    def test_refuses_expired_certificate(self):
+        device = Device.named("pi37")
+        self.client_.register(device, self.token.token)
+        ProductInstance.objects.update(certificate_expires="2000-01-01T00:00:00Z")
+        self._refused(lambda: self.client_.authorize(device), 401, "certificate_expired")
+
+    def test_refuses_malformed_input(self):
+        cases = [
+            (b"not json", 400, "malformed_json"),
+            (b"[]", 400, "malformed_envelope"),
+            (json.dumps({"message": "{}"}).encode(), 400, "unknown_type"),
+            (json.dumps({"message": '{"type":"fly"}'}).encode(), 400, "unknown_type"),
+            (b"{" + b" " * 70000 + b"}", 413, "too_large"),
+        ]
+        for body, status, code in cases:
+            with self.subTest(code=code):
+                self._refused(lambda body=body: self.client_.send(body), status, code)
+
+    def test_refuses_bad_csr(self):
+        device = Device(sn="weak")
+        envelope = json.loads(device.register_envelope(self.token.token))
+        message = json.loads(envelope["message"])
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        from licensing import pki
+
+        weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+        message["csr"] = pki.csr_for(weak, "weak")
+        body = device.envelope(message, sign=False)
+        self._refused(lambda: self.client_.send(body), 400, "invalid_csr")
+        good_csr = pki.csr_for(device.key, "weak")
+        message["csr"] = good_csr.replace("A", "B", 5)
+        self._refused(
+            lambda: self.client_.send(device.envelope(message, sign=False)), 400, "invalid_csr"
+        )
+        self.token.refresh_from_db()
+        self.assertEqual(self.token.uses, 0)
+
+    def test_get_is_not_allowed(self):
+        response = self.client.get("/Transportgateway/services/DeviceRequestHandler")
+        self.assertEqual(response.status_code, 405)
