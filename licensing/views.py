@@ -1,8 +1,26 @@
-"""On-Prem License Workspace → Smart Licensing pages."""
+"""On-Prem License Workspace → Smart Licensing pages, and the API Toolkit widget."""
 
+import csv
+
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
 from django.views.generic import TemplateView
+
+from accounts import access
+from accounts.models import Event
+from security.services import product_urls
+
+from . import services
+from .forms import ApiClientForm, RegistrationTokenForm, TransferForm
+from .models import ApiClient, ProductInstance, RegistrationToken, RumReport
+from .services import LicensingError
 
 TABS = [
     ("alerts", "Alerts"),
@@ -19,6 +37,33 @@ INVENTORY_TABS = [
     ("sl-using-policy", "SL Using Policy"),
     ("event-log", "Event Log"),
 ]
+PAGE_SIZE = 25
+
+
+def _selection(request):
+    """The local account and virtual account chosen by ?account=&va= (or the first visible)."""
+    accounts = access.accounts_for(request.user).order_by("name")
+    account_id = request.GET.get("account") or request.POST.get("account")
+    if account_id:
+        account = access.get_account_or_404(request.user, account_id)
+    else:
+        account = accounts.first()
+    if account is None:
+        return accounts, None, None
+    va_id = request.GET.get("va") or request.POST.get("va")
+    vas = account.virtual_accounts.all()
+    va = None
+    if va_id:
+        va = vas.filter(pk=va_id if str(va_id).isdigit() else None).first()
+        if va is None:
+            raise Http404("No such virtual account")
+    va = va or vas.filter(is_default=True).first() or vas.first()
+    return accounts, account, va
+
+
+def _query(account, va, **extra) -> str:
+    params = {"account": account.pk, "va": va.pk, **extra}
+    return "?" + "&".join(f"{k}={v}" for k, v in params.items())
 
 
 class SmartLicensingView(LoginRequiredMixin, TemplateView):
@@ -29,11 +74,312 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, tab="inventory", subtab="general", **kwargs):
         if tab not in dict(TABS) or subtab not in dict(INVENTORY_TABS):
             raise Http404("No such tab")
-        return super().get_context_data(
+        accounts, account, va = _selection(self.request)
+        context = super().get_context_data(
             tabs=TABS,
             tab=tab,
             inventory_tabs=INVENTORY_TABS,
             subtab=subtab,
-            local_virtual_account="Default",
+            accounts=accounts,
+            account=account,
+            va=va,
+            local_virtual_account=va.name if va else "Default",
+            workspace="license",
             **kwargs,
         )
+        if account is None:
+            return context
+        context["query"] = _query(account, va)
+        context["can_use"] = access.can_use(self.request.user, account)
+        context["virtual_accounts"] = account.virtual_accounts.all()
+        builder = getattr(self, f"_{(subtab if tab == 'inventory' else tab).replace('-', '_')}")
+        builder(context, account, va)
+        return context
+
+    def _general(self, context, account, va):
+        context["tokens"] = RegistrationToken.objects.filter(virtual_account=va)
+        context["token_form"] = RegistrationTokenForm()
+        context["urls"] = product_urls(account.name)
+
+    def _licenses(self, context, account, va):
+        context["licenses"] = services.license_rows(va)
+
+    def _product_instances(self, context, account, va):
+        search = self.request.GET.get("search", "").strip()
+        qs = ProductInstance.objects.filter(virtual_account=va, status="registered").order_by(
+            "name", "id"
+        )
+        if search:
+            qs = qs.filter(Q(name__icontains=search) | Q(product_type__icontains=search))
+        page = Paginator(qs, PAGE_SIZE).get_page(self.request.GET.get("page"))
+        context.update(page=page, search=search)
+
+    def _sl_using_policy(self, context, account, va):
+        context["reports"] = RumReport.objects.filter(virtual_account=va)[:200]
+
+    def _event_log(self, context, account, va):
+        context["events"] = Event.objects.filter(account=account)[:200]
+
+    def _alerts(self, context, account, va):
+        alerts = []
+        for row in services.license_rows(va):
+            if row["alert"]:
+                alerts.append(
+                    {
+                        "severity": "danger",
+                        "message": f"{row['name']}: Insufficient Licenses "
+                        f"(balance {row['balance']})",
+                        "source": "Licenses",
+                    }
+                )
+        out = ProductInstance.objects.filter(
+            virtual_account=va, status="registered", out_of_compliance=True
+        ).count()
+        if out:
+            alerts.append(
+                {
+                    "severity": "warning",
+                    "message": f"{out} product instance(s) are out of compliance",
+                    "source": "Product Instances",
+                }
+            )
+        soon = timezone.now() + timezone.timedelta(days=7)
+        for token in RegistrationToken.objects.filter(
+            virtual_account=va, revoked__isnull=True, expires__gt=timezone.now(), expires__lt=soon
+        ):
+            alerts.append(
+                {
+                    "severity": "info",
+                    "message": f"Registration token {token.short_token} expires "
+                    f"{token.expires:%Y-%b-%d %H:%M:%S}",
+                    "source": "Registration Tokens",
+                }
+            )
+        context["alerts"] = alerts
+
+    def _activity(self, context, account, va):
+        context["events"] = Event.objects.filter(account=account, category="licensing")[:200]
+
+    def _reports(self, context, account, va):
+        context["report_kinds"] = [
+            ("licenses", "Licenses"),
+            ("product-instances", "Product Instances"),
+            ("usage", "License Usage"),
+        ]
+
+    def _convert(self, context, account, va):
+        pass
+
+    def _preferences(self, context, account, va):
+        pass
+
+
+class _AccountAction(LoginRequiredMixin, View):
+    """A POST inside the selected account that needs Account User rights or above."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.accounts, self.account, self.va = _selection(request)
+        if self.account is None:
+            raise Http404("No account")
+        if not access.can_use(request.user, self.account):
+            raise Http404("No such account")
+        return super().dispatch(request, *args, **kwargs)
+
+    def back(self, subtab):
+        url = reverse("licensing:inventory", args=[subtab])
+        return redirect(url + _query(self.account, self.va))
+
+
+class RegistrationTokenCreateView(_AccountAction):
+    """Create a registration token in the selected virtual account."""
+
+    def post(self, request):
+        form = RegistrationTokenForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return self.back("general")
+        try:
+            token = services.create_token(
+                self.va,
+                description=form.cleaned_data["description"],
+                expires_after_days=form.cleaned_data["expires_after_days"],
+                export_controlled=form.cleaned_data["export_controlled"],
+                max_uses=form.cleaned_data["max_uses"],
+                user=request.user,
+            )
+        except LicensingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Token {token.short_token} created.")
+        return self.back("general")
+
+
+class RegistrationTokenRevokeView(_AccountAction):
+    """Revoke a registration token."""
+
+    def post(self, request, pk):
+        token = get_object_or_404(RegistrationToken, pk=pk, virtual_account=self.va)
+        try:
+            services.revoke_token(token, user=request.user)
+        except LicensingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Token {token.short_token} revoked.")
+        return self.back("general")
+
+
+class ProductInstanceRemoveView(_AccountAction):
+    """Remove a product instance."""
+
+    def post(self, request, pk):
+        instance = get_object_or_404(ProductInstance, pk=pk, virtual_account__account=self.account)
+        try:
+            services.remove_instance(instance, user=request.user)
+        except LicensingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{instance.name} removed.")
+        return self.back("product-instances")
+
+
+class ProductInstanceTransferView(_AccountAction):
+    """Transfer a product instance to another local virtual account."""
+
+    def post(self, request, pk):
+        instance = get_object_or_404(ProductInstance, pk=pk, virtual_account__account=self.account)
+        form = TransferForm(request.POST, account=self.account)
+        if not form.is_valid():
+            messages.error(request, "Choose a local virtual account.")
+            return self.back("product-instances")
+        try:
+            services.transfer_instance(
+                instance, form.cleaned_data["virtual_account"], user=request.user
+            )
+        except LicensingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request, f"{instance.name} transferred to {form.cleaned_data['virtual_account']}."
+            )
+        return self.back("product-instances")
+
+
+class ProductInstanceDetailView(LoginRequiredMixin, TemplateView):
+    """One product instance: its licenses and its history."""
+
+    template_name = "licensing/product_instance_detail.html"
+
+    def get_context_data(self, pk, **kwargs):
+        instance = get_object_or_404(
+            ProductInstance.objects.select_related("virtual_account__account"),
+            pk=pk,
+            virtual_account__account__in=access.accounts_for(self.request.user),
+        )
+        account = instance.virtual_account.account
+        return super().get_context_data(
+            instance=instance,
+            usages=instance.usages.all(),
+            events=Event.objects.filter(account=account, data__instance=str(instance.uuid))[:100],
+            virtual_accounts=account.virtual_accounts.exclude(pk=instance.virtual_account_id),
+            can_use=access.can_use(self.request.user, account),
+            query=_query(account, instance.virtual_account),
+            workspace="license",
+            **kwargs,
+        )
+
+
+class ReportDownloadView(LoginRequiredMixin, View):
+    """CSV reports of the selected virtual account."""
+
+    def get(self, request, kind):
+        _, account, va = _selection(request)
+        if account is None:
+            raise Http404("No account")
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{account.name}-{kind}.csv"'
+        writer = csv.writer(response)
+        if kind == "licenses":
+            writer.writerow(
+                ["License", "Billing", "Purchased", "In Use", "Substitution", "Balance", "Alerts"]
+            )
+            for row in services.license_rows(va):
+                writer.writerow(
+                    [
+                        row["name"],
+                        row["billing"],
+                        row["purchased"],
+                        row["in_use"],
+                        row["substitution"],
+                        row["balance"],
+                        row["alert"],
+                    ]
+                )
+        elif kind == "product-instances":
+            writer.writerow(["Name", "Product Type", "Hostname", "Last Contact", "Alerts"])
+            for i in ProductInstance.objects.filter(virtual_account=va, status="registered"):
+                writer.writerow(
+                    [
+                        i.name,
+                        i.product_type,
+                        i.hostname,
+                        f"{i.last_contact:%Y-%b-%d %H:%M:%S}",
+                        "Out of Compliance" if i.out_of_compliance else "",
+                    ]
+                )
+        elif kind == "usage":
+            writer.writerow(["Product Instance", "License", "Count", "Status"])
+            for instance_name, tag, count, status in (
+                ProductInstance.objects.filter(virtual_account=va, status="registered")
+                .filter(usages__isnull=False)
+                .values_list("name", "usages__tag", "usages__count", "usages__status")
+                .order_by("name", "usages__tag")
+            ):
+                writer.writerow([instance_name, tag, count, status])
+        else:
+            raise Http404("No such report")
+        return response
+
+
+class ApiToolkitView(LoginRequiredMixin, TemplateView):
+    """API Toolkit widget: OAuth2 API clients, created and revoked here."""
+
+    template_name = "licensing/api_toolkit.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not access.is_system_staff(request.user):
+            raise Http404("No such page")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        accounts = access.accounts_for(self.request.user)
+        return super().get_context_data(
+            clients=ApiClient.objects.prefetch_related("accounts"),
+            form=kwargs.pop("form", None) or ApiClientForm(accounts=accounts),
+            workspace="admin",
+            **kwargs,
+        )
+
+    def post(self, request):
+        if "revoke" in request.POST:
+            client = get_object_or_404(ApiClient, pk=request.POST.get("revoke"))
+            try:
+                services.revoke_api_client(client, user=request.user)
+                messages.success(request, f"API client {client.name} revoked.")
+            except LicensingError as exc:
+                messages.error(request, str(exc))
+            return redirect("api-toolkit")
+        form = ApiClientForm(request.POST, accounts=access.accounts_for(request.user))
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        try:
+            client, secret = services.create_api_client(
+                form.cleaned_data["name"], form.cleaned_data["accounts"], user=request.user
+            )
+        except LicensingError as exc:
+            messages.error(request, str(exc))
+            return redirect("api-toolkit")
+        return self.render_to_response(self.get_context_data(new_client=client, new_secret=secret))

@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from licensing import gateway
+from licensing import views as licensing_views
+from licensing.api import views as licensing_api_views
 
 from . import views
 
@@ -14,11 +16,14 @@ urlpatterns = [
     path("", include("django.contrib.auth.urls")),
     path("admin/", views.AdminWorkspaceView.as_view(), name="admin-workspace"),
     path("admin/support-center/", views.SupportCenterView.as_view(), name="support-center"),
+    path("admin/api-toolkit/", licensing_views.ApiToolkitView.as_view(), name="api-toolkit"),
     path("admin/<slug:slug>/", views.WidgetPendingView.as_view(), name="widget"),
     path("smart-licensing/", include("licensing.urls")),
     path("Transportgateway/services/DeviceRequestHandler", gateway.device_request),
     path("SmartTransport", gateway.device_request, name="smart-transport"),
     path("cslu/v1/pi/<str:tenant>", gateway.cslu_report, name="cslu"),
+    path("oauth/token", licensing_api_views.oauth_token, name="oauth-token"),
+    path("api/v1/", include("licensing.api.urls")),
     path("django-admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

@@ -23,7 +23,7 @@ WIDGETS = [
     ),
     Widget("Accounts", "accounts", "bi-people", "Local accounts and account requests"),
     Widget("Settings", "settings", "bi-gear", "Server settings, proxy, mail"),
-    Widget("API Toolkit", "api-toolkit", "bi-tools", "OAuth2 API clients"),
+    Widget("API Toolkit", "api-toolkit", "bi-tools", "OAuth2 API clients", "api-toolkit"),
     Widget(
         "Support Center",
         "support-center",

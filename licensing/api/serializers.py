@@ -1,0 +1,94 @@
+"""Serializers of the licensing API (the Smart Licensing API's JSON shapes)."""
+
+from rest_framework import serializers
+
+from ..services import TOKEN_MAX_DAYS, TOKEN_MIN_DAYS
+
+
+class TokenCreateSerializer(serializers.Serializer):
+    """POST body of the tokens endpoint."""
+
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    expiresAfterDays = serializers.IntegerField(  # noqa: N815 - the API's field name
+        min_value=TOKEN_MIN_DAYS, max_value=TOKEN_MAX_DAYS, required=False, default=30
+    )
+    exportControlled = serializers.BooleanField(required=False, default=False)  # noqa: N815
+    maxUses = serializers.IntegerField(min_value=1, required=False, allow_null=True)  # noqa: N815
+
+
+class TokenInfoSerializer(serializers.Serializer):
+    """One registration token."""
+
+    token = serializers.CharField()
+    description = serializers.CharField()
+    virtualAccountName = serializers.CharField(source="virtual_account.name")  # noqa: N815
+    createdBy = serializers.CharField(source="created_by_name")  # noqa: N815
+    creationDate = serializers.DateTimeField(source="created")  # noqa: N815
+    expirationDate = serializers.DateTimeField(source="expires")  # noqa: N815
+    exportControlled = serializers.BooleanField(source="export_controlled")  # noqa: N815
+    uses = serializers.IntegerField()
+    maxUses = serializers.IntegerField(source="max_uses", allow_null=True)  # noqa: N815
+    status = serializers.SerializerMethodField()
+
+    def get_status(self, obj) -> str:
+        return obj.status.label.upper()
+
+
+class TokenInfoResponseSerializer(serializers.Serializer):
+    """Answer of POST tokens."""
+
+    tokenInfo = TokenInfoSerializer()  # noqa: N815
+
+
+class TokenListSerializer(serializers.Serializer):
+    """Answer of GET tokens."""
+
+    tokens = TokenInfoSerializer(many=True)
+
+
+class ProductInstanceSerializer(serializers.Serializer):
+    """One product instance."""
+
+    instanceId = serializers.UUIDField(source="uuid")  # noqa: N815
+    name = serializers.CharField()
+    udiPid = serializers.CharField(source="udi_pid")  # noqa: N815
+    udiSerialNumber = serializers.CharField(source="udi_sn")  # noqa: N815
+    hostname = serializers.CharField()
+    productType = serializers.CharField(source="product_type")  # noqa: N815
+    softwareVersion = serializers.CharField(source="software_version")  # noqa: N815
+    lastContactDate = serializers.DateTimeField(source="last_contact")  # noqa: N815
+    outOfCompliance = serializers.BooleanField(source="out_of_compliance")  # noqa: N815
+
+
+class ProductInstanceListSerializer(serializers.Serializer):
+    """Answer of GET product-instances."""
+
+    totalRecords = serializers.IntegerField()  # noqa: N815
+    productInstances = ProductInstanceSerializer(many=True)  # noqa: N815
+
+
+class LicenseSerializer(serializers.Serializer):
+    """One row of the Licenses tab."""
+
+    license = serializers.CharField(source="name")
+    tag = serializers.CharField()
+    billing = serializers.CharField()
+    purchased = serializers.IntegerField()
+    inUse = serializers.IntegerField(source="in_use")  # noqa: N815
+    substitution = serializers.IntegerField()
+    balance = serializers.IntegerField()
+    alert = serializers.CharField()
+
+
+class LicenseListSerializer(serializers.Serializer):
+    """Answer of GET licenses."""
+
+    licenses = LicenseSerializer(many=True)
+
+
+class AccessTokenSerializer(serializers.Serializer):
+    """Answer of POST /oauth/token."""
+
+    access_token = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField()

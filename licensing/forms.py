@@ -1,0 +1,44 @@
+"""Forms of the Smart Licensing pages."""
+
+from django import forms
+
+from .services import TOKEN_MAX_DAYS, TOKEN_MIN_DAYS
+
+
+class RegistrationTokenForm(forms.Form):
+    """Create Registration Token."""
+
+    description = forms.CharField(max_length=200, required=False)
+    expires_after_days = forms.IntegerField(
+        label="Expire After (days)",
+        min_value=TOKEN_MIN_DAYS,
+        max_value=TOKEN_MAX_DAYS,
+        initial=30,
+    )
+    max_uses = forms.IntegerField(label="Max. Number of Uses", min_value=1, required=False)
+    export_controlled = forms.BooleanField(
+        label="Allow export-controlled functionality on the products registered with this token",
+        required=False,
+        initial=True,
+    )
+
+
+class TransferForm(forms.Form):
+    """Transfer a product instance to another local virtual account."""
+
+    virtual_account = forms.ModelChoiceField(queryset=None, label="Local Virtual Account")
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["virtual_account"].queryset = account.virtual_accounts.all()
+
+
+class ApiClientForm(forms.Form):
+    """Create an API client (OAuth2 client credentials)."""
+
+    name = forms.CharField(max_length=100)
+    accounts = forms.ModelMultipleChoiceField(queryset=None, label="Local Accounts")
+
+    def __init__(self, *args, accounts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["accounts"].queryset = accounts

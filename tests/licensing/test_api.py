@@ -1,0 +1,108 @@
+"""API Toolkit: OAuth2 client credentials, bearer-authenticated tokens/instances/licenses."""
+
+from django.test import TestCase
+
+from licensing import services
+from tests.support.personas import build_personas
+
+from .support import PI_BASE, purchase, registered
+
+
+class ApiTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        build_personas(cls)
+        cls.va_a = cls.account_a.default_virtual_account
+        purchase(cls.va_a, PI_BASE, 2)
+        cls.api_client, cls.secret = services.create_api_client(
+            "automation", [cls.account_a], user=cls.admin
+        )
+
+    def bearer(self):
+        response = self.client.post(
+            "/oauth/token",
+            {
+                "grant_type": "client_credentials",
+                "client_id": self.api_client.client_id,
+                "client_secret": self.secret,
+            },
+        )
+        self.assertEqual(response.status_code, 200, response.content)
+        body = response.json()
+        self.assertEqual(body["token_type"], "bearer")
+        self.assertGreater(body["expires_in"], 0)
+        return {"HTTP_AUTHORIZATION": f"Bearer {body['access_token']}"}
+
+    def url(self, account="AccountA", what="tokens"):
+        return f"/api/v1/accounts/{account}/virtual-accounts/Default/{what}"
+
+    def test_token_endpoint_refuses_bad_credentials(self):
+        bad = self.client.post(
+            "/oauth/token",
+            {
+                "grant_type": "client_credentials",
+                "client_id": self.api_client.client_id,
+                "client_secret": "wrong",
+            },
+        )
+        self.assertEqual(bad.status_code, 401)
+        self.assertEqual(bad.json()["error"], "invalid_client")
+        grant = self.client.post("/oauth/token", {"grant_type": "password"})
+        self.assertEqual(grant.status_code, 400)
+
+    def test_create_and_list_tokens(self):
+        auth = self.bearer()
+        created = self.client.post(
+            self.url(),
+            {"description": "lab", "expiresAfterDays": 10, "exportControlled": True},
+            content_type="application/json",
+            **auth,
+        )
+        self.assertEqual(created.status_code, 201, created.content)
+        info = created.json()["tokenInfo"]
+        self.assertEqual(info["description"], "lab")
+        self.assertTrue(info["exportControlled"])
+        self.assertEqual(info["createdBy"], "api:automation")
+        listed = self.client.get(self.url(), **auth).json()
+        self.assertEqual([t["token"] for t in listed["tokens"]], [info["token"]])
+
+    def test_bad_body_is_400_and_writes_nothing(self):
+        auth = self.bearer()
+        response = self.client.post(
+            self.url(), {"expiresAfterDays": 400}, content_type="application/json", **auth
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(self.va_a.registration_tokens.exists())
+
+    def test_client_is_scoped_to_granted_accounts(self):
+        auth = self.bearer()
+        self.assertEqual(self.client.get(self.url("AccountB"), **auth).status_code, 404)
+        self.assertEqual(self.client.get(self.url()).status_code, 401)  # no credentials
+
+    def test_revoked_client_token_stops_working(self):
+        auth = self.bearer()
+        services.revoke_api_client(self.api_client, user=self.admin)
+        self.assertIn(self.client.get(self.url(), **auth).status_code, (401, 403))
+
+    def test_instances_and_licenses(self):
+        registered(self.va_a, "pi37")
+        auth = self.bearer()
+        instances = self.client.get(self.url(what="product-instances"), **auth).json()
+        self.assertEqual(instances["totalRecords"], 1)
+        self.assertEqual(
+            instances["productInstances"][0]["name"], "UDI_PID:PI-SOFTWARE; UDI_SN:pi37"
+        )
+        licenses = self.client.get(self.url(what="licenses"), **auth).json()["licenses"]
+        self.assertEqual(licenses[0]["purchased"], 2)
+
+    def test_session_user_of_other_account_sees_nothing(self):
+        self.client.force_login(self.bob)
+        self.assertEqual(self.client.get(self.url()).status_code, 404)
+        self.client.force_login(self.alice)
+        self.assertEqual(self.client.get(self.url()).status_code, 200)
+
+    def test_schema_lists_the_endpoints(self):
+        self.client.force_login(self.admin)
+        schema = self.client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+        paths = schema["paths"]
+        self.assertIn("/api/v1/accounts/{account}/virtual-accounts/{virtual_account}/tokens", paths)

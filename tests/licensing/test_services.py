@@ -1,0 +1,228 @@
+"""License accounting: counters, substitution, tokens, transfer, RUM reports, product CA."""
+
+import datetime as dt
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+from cryptography import x509
+from django.db import connection
+from django.test import TestCase, TransactionTestCase
+
+from accounts.models import VirtualAccount
+from licensing import pki, services
+from licensing.models import LicenseCounter, ProductCA, ProductInstance, RumReport
+from licensing.simulator import Device
+from tests.support.personas import make_account
+
+from .support import (
+    PI_BASE,
+    UCM_BASIC,
+    UCM_ENHANCED,
+    UCM_ENHANCED_PLUS,
+    gateway_client,
+    purchase,
+    registered,
+    token_for,
+)
+
+
+class LicenseRowsTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.account = make_account("TEST")
+        cls.va = cls.account.default_virtual_account
+
+    def rows(self):
+        return {r["tag"]: r for r in services.license_rows(self.va)}
+
+    def test_balance_and_insufficient(self):
+        purchase(self.va, PI_BASE, 1)
+        client = gateway_client()
+        for sn in ("a1", "a2"):
+            device = registered(self.va, sn, client)
+            client.authorize(device, [(PI_BASE, 1)])
+        row = self.rows()[PI_BASE]
+        self.assertEqual((row["purchased"], row["in_use"], row["balance"]), (1, 2, -1))
+        self.assertEqual(row["alert"], "Insufficient Licenses")
+
+    def test_higher_tier_covers_lower_tier_shortfall(self):
+        purchase(self.va, UCM_BASIC, 5)
+        purchase(self.va, UCM_ENHANCED, 2)
+        purchase(self.va, UCM_ENHANCED_PLUS, 10)
+        client = gateway_client()
+        device = registered(self.va, "cucm-pub-30", client)
+        answer = client.authorize(device, [(UCM_BASIC, 8), (UCM_ENHANCED, 4)])
+        self.assertEqual({e["status"] for e in answer["entitlements"]}, {"AUTHORIZED"})
+        rows = self.rows()
+        self.assertEqual(rows[UCM_BASIC]["substitution"], 3)
+        self.assertEqual(rows[UCM_BASIC]["balance"], 0)
+        self.assertEqual(rows[UCM_ENHANCED]["substitution"], 2)
+        self.assertEqual(rows[UCM_ENHANCED_PLUS]["substitution"], -5)
+        self.assertEqual(rows[UCM_ENHANCED_PLUS]["balance"], 5)
+        self.assertFalse(any(r["alert"] for r in rows.values()))
+
+    def test_counters_match_recount(self):
+        purchase(self.va, PI_BASE, 10)
+        client = gateway_client()
+        devices = [registered(self.va, f"d{i}", client) for i in range(4)]
+        for i, device in enumerate(devices):
+            client.report_usage(device, [(PI_BASE, i + 1)])
+        client.deregister(devices[0])
+        before = dict(LicenseCounter.objects.values_list("tag", "in_use"))
+        services.recount_licenses(self.va)
+        self.assertEqual(before, dict(LicenseCounter.objects.values_list("tag", "in_use")))
+        self.assertEqual(before[PI_BASE], 2 + 3 + 4)
+
+    def test_transfer_moves_usage(self):
+        other = VirtualAccount.objects.create(account=self.account, name="Lab")
+        client = gateway_client()
+        device = registered(self.va, "pi37", client)
+        client.authorize(device, [(PI_BASE, 2)])
+        instance = ProductInstance.objects.get()
+        services.transfer_instance(instance, other)
+        self.assertEqual(LicenseCounter.objects.get(virtual_account=self.va).in_use, 0)
+        self.assertEqual(LicenseCounter.objects.get(virtual_account=other).in_use, 2)
+        services.remove_instance(ProductInstance.objects.get())
+        self.assertEqual(LicenseCounter.objects.get(virtual_account=other).in_use, 0)
+
+    def test_token_limits(self):
+        for days in (0, 366, "5", True):
+            with self.subTest(days=days), self.assertRaises(services.LicensingError):
+                services.create_token(self.va, expires_after_days=days)
+        token = services.create_token(self.va, expires_after_days=365, max_uses=3)
+        self.assertEqual(token.status.value, "active")
+        services.revoke_token(token)
+        with self.assertRaises(services.LicensingError):
+            services.revoke_token(token)
+
+    def test_rum_report_is_acknowledged_and_applied(self):
+        device = registered(self.va, "pi37")
+        report = {
+            "report_id": 17,
+            "metadata": {"entitlement_tag": PI_BASE, "udi": {"pid": device.pid, "sn": "pi37"}},
+            "meas_report": [{"meas_name": "ENTITLEMENT", "meas": [{"value": {"value": "4"}}]}],
+        }
+        import json
+
+        body = (
+            "<smartLicense><RUMReport><![CDATA["
+            + json.dumps(report)
+            + "]]></RUMReport></smartLicense>"
+        )
+        response = self.client.post("/cslu/v1/pi/TEST-1", body, content_type="application/xml")
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertEqual(response.json()["smartLicense"]["ACK"][0]["status"], "ACK")
+        row = RumReport.objects.get()
+        self.assertEqual(row.state, "ACK")
+        self.assertIsNotNone(row.closed)
+        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 4)
+        again = self.client.post("/cslu/v1/pi/TEST-1", body, content_type="application/xml")
+        self.assertEqual(again.status_code, 200)
+        self.assertEqual(RumReport.objects.count(), 1)
+        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 4)
+        bad = self.client.post("/cslu/v1/pi/TEST-1", "<x/>", content_type="application/xml")
+        self.assertEqual(bad.status_code, 400)
+        unknown = self.client.post("/cslu/v1/pi/NOPE-1", body, content_type="application/xml")
+        self.assertEqual(unknown.status_code, 404)
+
+
+class ProductCATests(TestCase):
+    def test_key_is_encrypted_at_rest_and_ca_verifies_with_openssl(self):
+        ca = services.product_ca()
+        self.assertIn("ENCRYPTED PRIVATE KEY", ca.key_pem_encrypted)
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "ca.pem").write_text(ca.certificate_pem)
+            result = subprocess.run(
+                ["openssl", "verify", "-CAfile", f"{tmp}/ca.pem", f"{tmp}/ca.pem"],
+                capture_output=True,
+                text=True,
+            )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(services.product_ca().pk, ca.pk)
+
+    def test_reissued_ca_certificate_is_installed_with_chain(self):
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        services.product_ca()
+        csr = x509.load_pem_x509_csr(services.product_ca_csr("ssm.example.com").encode())
+        root_key = ec.generate_private_key(ec.SECP256R1())
+        root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CSC Root")])
+        now = dt.datetime.now(dt.UTC)
+        root = (
+            x509.CertificateBuilder()
+            .subject_name(root_name)
+            .issuer_name(root_name)
+            .public_key(root_key.public_key())
+            .serial_number(1)
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+            .sign(root_key, hashes.SHA256())
+        )
+        issued = (
+            x509.CertificateBuilder()
+            .subject_name(csr.subject)
+            .issuer_name(root_name)
+            .public_key(csr.public_key())
+            .serial_number(2)
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(root_key, hashes.SHA256())
+        )
+        ca = services.install_product_ca_certificate(pki.pem(issued), pki.pem(root))
+        self.assertEqual(ca.host_common_name, "ssm.example.com")
+        self.assertEqual(len(services.product_ca_chain()), 2)
+        with self.assertRaises(services.LicensingError):
+            services.install_product_ca_certificate(pki.pem(root))  # not the CA's key
+
+    def test_registration_refused_until_ca_matches_host_common_name(self):
+        account = make_account("TEST")
+        services.product_ca()
+        ProductCA.objects.update(host_common_name="old.example.com")
+        client = gateway_client()
+        from licensing.simulator import GatewayRefused
+
+        with self.assertRaises(GatewayRefused) as caught:
+            client.register(Device(sn="x"), token_for(account.default_virtual_account).token)
+        self.assertEqual(caught.exception.status, 409)
+        self.assertFalse(ProductInstance.objects.exists())
+
+
+class ConcurrencyTests(TransactionTestCase):
+    """Parallel registrations and usage reports through real PostgreSQL connections."""
+
+    def test_token_max_uses_and_counters_exact_under_concurrency(self):
+        account = make_account("TEST")
+        va = account.default_virtual_account
+        token = token_for(va, max_uses=5)
+        services.product_ca()
+        results = []
+
+        def work(i):
+            client = gateway_client()
+            device = Device(sn=f"c{i}")
+            try:
+                client.register(device, token.token)
+                client.report_usage(device, [(PI_BASE, 3)])
+                client.report_usage(device, [(PI_BASE, 2)])
+                results.append(True)
+            except Exception as exc:  # refused registrations are expected beyond max uses
+                results.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(results.count(True), 5, results)
+        token.refresh_from_db()
+        self.assertEqual(token.uses, 5)
+        self.assertEqual(ProductInstance.objects.filter(status="registered").count(), 5)
+        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 10)

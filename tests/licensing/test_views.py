@@ -1,0 +1,133 @@
+"""Smart Licensing pages: tokens, instances with paging/search, licenses, reports, access."""
+
+from django.test import TestCase
+
+from accounts.models import VirtualAccount
+from licensing.models import ProductInstance, RegistrationToken
+from tests.support.personas import build_personas
+
+from .support import PI_BASE, PI_LIFECYCLE, gateway_client, purchase, registered, token_for
+
+
+class InventoryViewTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        build_personas(cls)
+        cls.va = cls.account_a.default_virtual_account
+        purchase(cls.va, PI_BASE, 1)
+        purchase(cls.va, PI_LIFECYCLE, 5)
+
+    def page(self, subtab, user=None, **params):
+        self.client.force_login(user or self.alice)
+        query = {"account": self.account_a.pk, **params}
+        return self.client.get(f"/smart-licensing/inventory/{subtab}/", query)
+
+    def test_general_shows_urls_and_creates_and_revokes_tokens(self):
+        response = self.page("general")
+        self.assertContains(response, "/Transportgateway/services/DeviceRequestHandler")
+        self.assertContains(response, "/SmartTransport")
+        self.assertContains(response, "/cslu/v1/pi/AccountA-1")
+        q = f"?account={self.account_a.pk}&va={self.va.pk}"
+        created = self.client.post(
+            f"/smart-licensing/tokens/create/{q}",
+            {"description": "lab", "expires_after_days": 30, "export_controlled": "on"},
+        )
+        self.assertEqual(created.status_code, 302)
+        token = RegistrationToken.objects.get()
+        self.assertTrue(token.export_controlled)
+        self.assertContains(self.page("general"), token.token)
+        bad = self.client.post(f"/smart-licensing/tokens/create/{q}", {"expires_after_days": 500})
+        self.assertEqual(bad.status_code, 302)
+        self.assertEqual(RegistrationToken.objects.count(), 1)
+        self.client.post(f"/smart-licensing/tokens/{token.pk}/revoke/{q}")
+        token.refresh_from_db()
+        self.assertIsNotNone(token.revoked)
+
+    def test_viewer_cannot_create_and_other_account_user_sees_nothing(self):
+        q = f"?account={self.account_a.pk}&va={self.va.pk}"
+        self.client.force_login(self.victor)
+        self.client.post(f"/smart-licensing/tokens/create/{q}", {"expires_after_days": 3})
+        self.assertFalse(RegistrationToken.objects.exists())
+        self.assertEqual(self.page("general", user=self.bob).status_code, 404)
+
+    def test_product_instances_paging_search_detail_and_remove(self):
+        client = gateway_client()
+        token = token_for(self.va)
+        for name in ("pi37", "cucm-pub-30", "sw1", "sw2"):
+            registered(self.va, name, client, token)
+        response = self.page("product-instances")
+        self.assertContains(response, "Showing Page 1 of 1 (4 Records)")
+        self.assertContains(response, "UDI_PID:PI-SOFTWARE; UDI_SN:pi37")
+        found = self.page("product-instances", search="cucm")
+        self.assertContains(found, "Showing Page 1 of 1 (1 Records)")
+        instance = ProductInstance.objects.get(udi_sn="pi37")
+        detail = self.client.get(f"/smart-licensing/product-instances/{instance.pk}/")
+        self.assertContains(detail, "registered")
+        q = f"?account={self.account_a.pk}&va={self.va.pk}"
+        self.client.post(f"/smart-licensing/product-instances/{instance.pk}/remove/{q}")
+        self.assertContains(self.page("product-instances"), "(3 Records)")
+        self.client.force_login(self.bob)
+        self.assertEqual(
+            self.client.get(f"/smart-licensing/product-instances/{instance.pk}/").status_code, 404
+        )
+
+    def test_transfer_to_other_virtual_account(self):
+        lab = VirtualAccount.objects.create(account=self.account_a, name="Lab")
+        registered(self.va, "pi37")
+        instance = ProductInstance.objects.get()
+        q = f"?account={self.account_a.pk}&va={self.va.pk}"
+        self.client.force_login(self.alice)
+        self.client.post(
+            f"/smart-licensing/product-instances/{instance.pk}/transfer/{q}",
+            {"virtual_account": lab.pk},
+        )
+        instance.refresh_from_db()
+        self.assertEqual(instance.virtual_account, lab)
+
+    def test_licenses_tab_shows_insufficient(self):
+        client = gateway_client()
+        device = registered(self.va, "pi37", client)
+        client.authorize(device, [(PI_BASE, 7)])  # 1 + 5 substituted < 7
+        response = self.page("licenses")
+        self.assertContains(response, "Prime Infrastructure 3.x, Base Lic")
+        self.assertContains(response, "Insufficient Licenses")
+        alerts = self.client.get("/smart-licensing/alerts/", {"account": self.account_a.pk})
+        self.assertContains(alerts, "Insufficient Licenses")
+
+    def test_reports_csv_and_event_log(self):
+        registered(self.va, "pi37")
+        self.client.force_login(self.alice)
+        csv = self.client.get(
+            "/smart-licensing/reports/product-instances.csv", {"account": self.account_a.pk}
+        )
+        self.assertEqual(csv["Content-Type"], "text/csv")
+        self.assertIn(b"UDI_PID:PI-SOFTWARE; UDI_SN:pi37", csv.content)
+        licenses = self.client.get(
+            "/smart-licensing/reports/licenses.csv", {"account": self.account_a.pk}
+        )
+        self.assertIn(b"Purchased", licenses.content)
+        self.assertContains(self.page("event-log"), "registered")
+        self.assertContains(self.page("sl-using-policy"), "No Records Found")
+
+
+class ApiToolkitViewTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        build_personas(cls)
+
+    def test_admin_creates_and_revokes_client(self):
+        self.client.force_login(self.admin)
+        response = self.client.post(
+            "/admin/api-toolkit/", {"name": "automation", "accounts": [self.account_a.pk]}
+        )
+        self.assertContains(response, "The secret is shown only once")
+        from licensing.models import ApiClient
+
+        client = ApiClient.objects.get()
+        self.client.post("/admin/api-toolkit/", {"revoke": client.pk})
+        client.refresh_from_db()
+        self.assertIsNotNone(client.revoked)
+
+    def test_account_user_cannot_open_it(self):
+        self.client.force_login(self.alice)
+        self.assertEqual(self.client.get("/admin/api-toolkit/").status_code, 404)
