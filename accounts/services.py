@@ -494,7 +494,7 @@ def set_system_role(user, role, by_user):
         if user.is_superuser and role != SystemRole.SYSTEM_ADMIN:
             type(user).objects.filter(pk=user.pk).update(is_superuser=False, is_staff=False)
             user.is_superuser = user.is_staff = False
-        user.__dict__.pop("ssm_profile", None)
+        user._state.fields_cache.pop("ssm_profile", None)
         record_event(
             EventCategory.USER,
             "system_role_changed",
