@@ -158,6 +158,7 @@ class Client:
         self.base_url = base_url.rstrip("/")
         self.path = path
         self.trusted_ca = trusted_ca
+        session = None
         if transport is None:
             import requests
 
@@ -178,6 +179,12 @@ class Client:
                 return response.status_code, data
 
         self.transport = transport
+        self._session = session
+
+    def close(self):
+        """Close the HTTP connections (keep-alive) of this client."""
+        if self._session is not None:
+            self._session.close()
 
     def send(self, body: bytes) -> dict:
         status, data = self.transport(self.path, body)
