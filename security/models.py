@@ -66,3 +66,81 @@ class CACertificate(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class ResynchronizationRequired(models.Model):
+    """A local account that must synchronize after the Host Common Name changed.
+
+    The row goes away when the account's synchronization has the product certificate
+    re-issued for the new name.
+    """
+
+    account = models.OneToOneField(
+        "accounts.LocalAccount", on_delete=models.CASCADE, related_name="resynchronization"
+    )
+    common_name = models.CharField(max_length=253)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.account} → {self.common_name}"
+
+
+class PasswordPolicy(models.Model):
+    """The Account Password policy (one row, pk=1): length, reuse, expiry and lockout."""
+
+    min_length = models.PositiveSmallIntegerField("Minimum length", default=12)
+    history = models.PositiveSmallIntegerField(
+        "Passwords remembered", default=5, help_text="A new password may not be one of these."
+    )
+    max_age_days = models.PositiveSmallIntegerField(
+        "Expires after (days)", default=90, help_text="0: passwords do not expire."
+    )
+    lockout_threshold = models.PositiveSmallIntegerField("Failed log-ins before lockout", default=5)
+    lockout_minutes = models.PositiveSmallIntegerField(
+        "Lockout duration (minutes)",
+        default=15,
+        help_text="0: locked until an administrator unlocks the user.",
+    )
+    changed = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "password policy"
+        verbose_name_plural = "password policy"
+
+    def __str__(self) -> str:
+        return "Account Password policy"
+
+
+class PasswordHistory(models.Model):
+    """A password a user has had (as its hash), for the reuse rule and expiry."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_history"
+    )
+    encoded = models.CharField(max_length=256)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name_plural = "password history"
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created:%Y-%m-%d}"
+
+
+class LoginLockout(models.Model):
+    """Failed log-ins of one user name; locked while locked_until is in the future.
+
+    Kept by name, not by user, so that a lockout looks the same whether the user exists.
+    """
+
+    username = models.CharField(max_length=150, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.username

@@ -21,10 +21,19 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.choices import EventCategory
+from accounts.choices import AccountStatus, EventCategory, EventResult
+from accounts.models import LocalAccount
 from accounts.services import record_event
 
-from .models import BrowserCertificateRequest, CACertificate, HostCommonName
+from .models import (
+    BrowserCertificateRequest,
+    CACertificate,
+    HostCommonName,
+    LoginLockout,
+    PasswordHistory,
+    PasswordPolicy,
+    ResynchronizationRequired,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +190,7 @@ def set_host_common_name(value: str, *, by_user=None) -> HostCommonName:
             row = HostCommonName(pk=SINGLETON)
         row.previous, row.name, row.changed_by = old, name, by_user
         row.save()
-        flagged = 0  # resynchronization flags: see below
+        flagged = _flag_accounts_for_resynchronization(name)
         record_event(
             EventCategory.SECURITY,
             "host_common_name_changed",
@@ -567,3 +576,305 @@ def delete_ca_certificate(ca: CACertificate, *, by_user=None) -> None:
             fingerprint=ca.fingerprint_sha256,
         )
         ca.delete()
+
+
+# --- Re-synchronization after a Host Common Name change --------------------------------
+
+
+class RegistrationRefused(Exception):
+    """A product registration this server refuses; `code` and the message go to the product."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _flag_accounts_for_resynchronization(name: str) -> int:
+    accounts = LocalAccount.objects.exclude(status=AccountStatus.DELETING)
+    for account in accounts:
+        ResynchronizationRequired.objects.update_or_create(
+            account=account, defaults={"common_name": name}
+        )
+    return accounts.count()
+
+
+def resynchronization_required(account) -> bool:
+    """True until this account has synchronized since the Host Common Name changed."""
+    return ResynchronizationRequired.objects.filter(account=account).exists()
+
+
+def accounts_requiring_resynchronization():
+    """The local accounts still flagged "re-synchronization required"."""
+    return LocalAccount.objects.filter(resynchronization__isnull=False).order_by("name")
+
+
+def product_certificate_csr() -> str:
+    """A CSR for the product CA's key, for the current Host Common Name (CSC signs it)."""
+    from licensing import services as licensing  # licensing builds on this module
+
+    return licensing.product_ca_csr(host_common_name())
+
+
+def install_product_certificate(account, certificate_pem: str, chain_pem: str = "") -> None:
+    """Install the product certificate CSC re-issued for the Host Common Name; clear the flag."""
+    from licensing import services as licensing
+
+    name = host_common_name()
+    certs = _load_certificates(certificate_pem, "product certificate")
+    if len(certs) != 1:
+        raise ValidationError(
+            "Expected exactly one product certificate from Cisco Software Central."
+        )
+    issued_for = _common_name(certs[0].subject)
+    if not issued_for.endswith(name):
+        raise ValidationError(
+            f"The product certificate is issued for “{issued_for}”, not for the Host Common "
+            f"Name {name}."
+        )
+    with transaction.atomic():
+        try:
+            licensing.install_product_ca_certificate(
+                certificate_pem, chain_pem, host_common_name=name
+            )
+        except ValueError as exc:
+            raise ValidationError(f"The product certificate was refused: {exc}") from None
+        _clear_resynchronization(account, name)
+
+
+def _clear_resynchronization(account, name: str) -> None:
+    deleted, _ = ResynchronizationRequired.objects.filter(account=account).delete()
+    if deleted:
+        record_event(
+            EventCategory.SECURITY,
+            "product_certificate_resynchronized",
+            f"Local account {account.name} synchronized: the product certificate is issued for "
+            f"the Host Common Name {name}.",
+            account=account,
+        )
+
+
+def resynchronize_product_certificate(account) -> bool:
+    """During a network synchronization: have CSC re-issue the product certificate if needed.
+
+    Sends a CSR for the current Host Common Name when the product certificate is issued
+    for another name, installs CSC's answer, and clears the account's flag. Returns True
+    when a new certificate was installed.
+    """
+    from accounts import csc_client
+    from licensing import services as licensing
+
+    name = host_common_name()
+    if licensing.product_ca().host_common_name == name:
+        with transaction.atomic():
+            _clear_resynchronization(account, name)
+        return False
+    signed = csc_client.sign_product_ca_csr(account, product_certificate_csr())
+    install_product_certificate(account, signed["certificate"], "".join(signed["chain"]))
+    return True
+
+
+def _host_only(host: str) -> str:
+    host = (host or "").strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    if host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host.rstrip(".")
+
+
+def check_registration_name(host: str, account=None) -> None:
+    """Refuse a product registration addressed to a name this server cannot yet answer for.
+
+    `host` is the name the product used (the Host header); `account` is the token's local
+    account. Raises RegistrationRefused with a message for the product's operator.
+    """
+    row = HostCommonName.objects.filter(pk=SINGLETON).first()
+    current = row.name if row else default_host_common_name()
+    name = _host_only(host)
+    if row and row.previous and name == row.previous and name != current:
+        urls = product_urls(account.name if account else "<account>", current)
+        raise RegistrationRefused(
+            "host_common_name_changed",
+            f"This server's Host Common Name is now {current}; configure the product with "
+            f"{urls['smart_call_home']} and register again.",
+        )
+    if name == current and account is not None and resynchronization_required(account):
+        raise RegistrationRefused(
+            "resynchronization_required",
+            f"The Host Common Name changed to {current}: synchronize local account "
+            f"{account.name} with Cisco Software Central so the product certificate is "
+            "re-issued, then register again.",
+        )
+
+
+# --- Account Password policy and lockout -----------------------------------------------
+
+
+def password_policy() -> PasswordPolicy:
+    """The Account Password policy (defaults until an administrator saves one)."""
+    return PasswordPolicy.objects.filter(pk=SINGLETON).first() or PasswordPolicy(pk=SINGLETON)
+
+
+def update_password_policy(*, by_user=None, **values) -> PasswordPolicy:
+    """Save the Account Password policy."""
+    limits = {
+        "min_length": (8, 128),
+        "history": (0, 24),
+        "max_age_days": (0, 3650),
+        "lockout_threshold": (1, 100),
+        "lockout_minutes": (0, 10080),
+    }
+    errors = {}
+    for field, (low, high) in limits.items():
+        if field in values:
+            try:
+                values[field] = int(values[field])
+            except (TypeError, ValueError):
+                errors[field] = "Enter a whole number."
+                continue
+            if not low <= values[field] <= high:
+                errors[field] = f"Enter a number from {low} to {high}."
+    unknown = set(values) - set(limits)
+    if unknown:
+        raise ValueError(f"unknown policy fields {sorted(unknown)}")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        policy = PasswordPolicy.objects.select_for_update().filter(pk=SINGLETON).first()
+        policy = policy or PasswordPolicy(pk=SINGLETON)
+        for field, value in values.items():
+            setattr(policy, field, value)
+        policy.save()
+        record_event(
+            EventCategory.SECURITY,
+            "password_policy_changed",
+            "Account Password policy changed: "
+            + ", ".join(
+                f"{PasswordPolicy._meta.get_field(f).verbose_name} {getattr(policy, f)}"
+                for f in limits
+            ),
+            user=by_user,
+        )
+    return policy
+
+
+def password_changed_at(user):
+    """When the user last set a password (the account's creation when not recorded)."""
+    latest = PasswordHistory.objects.filter(user=user).values_list("created", flat=True).first()
+    return latest or user.date_joined
+
+
+def password_expired(user, policy=None) -> bool:
+    """True when the policy's maximum age has passed since the user's last password change."""
+    policy = policy or password_policy()
+    if not policy.max_age_days or not getattr(user, "pk", None):
+        return False
+    return password_changed_at(user) + dt.timedelta(days=policy.max_age_days) < timezone.now()
+
+
+def remember_password(user) -> None:
+    """Keep the user's new password hash for the reuse rule (the policy's last N only)."""
+    if not getattr(user, "pk", None) or not user.password:
+        return
+    policy = password_policy()
+    with transaction.atomic():
+        PasswordHistory.objects.create(user=user, encoded=user.password)
+        keep = max(policy.history, 1)
+        old = PasswordHistory.objects.filter(user=user).values_list("pk", flat=True)[keep:]
+        PasswordHistory.objects.filter(pk__in=list(old)).delete()
+
+
+def is_locked_out(username: str) -> bool:
+    """True while this user name is locked after repeated failed log-ins."""
+    return LoginLockout.objects.filter(
+        username=username.lower(), locked_until__gt=timezone.now()
+    ).exists()
+
+
+def lockout_message(username: str) -> str:
+    """What the log-in page says to a locked-out user."""
+    row = LoginLockout.objects.filter(username=username.lower()).first()
+    if row and row.locked_until and row.locked_until > timezone.now() + dt.timedelta(days=365):
+        until = "until an administrator unlocks it"
+    elif row and row.locked_until:
+        until = (
+            f"until {row.locked_until:%Y-%b-%d %H:%M:%S} UTC or until an administrator unlocks it"
+        )
+    else:
+        until = "for a while"
+    return f"This user is locked after repeated failed log-ins, {until}."
+
+
+def record_login_failure(username: str) -> bool:
+    """Count a failed log-in; lock the name at the policy's threshold. True when now locked."""
+    username = (username or "").lower()[:150]
+    if not username:
+        return False
+    policy = password_policy()
+    now = timezone.now()
+    with transaction.atomic():
+        row, _ = LoginLockout.objects.select_for_update().get_or_create(username=username)
+        if row.locked_until and row.locked_until > now:
+            return True
+        if row.locked_until:  # an expired lockout starts a fresh count
+            row.failures, row.locked_until = 0, None
+        row.failures += 1
+        row.last_failure = now
+        locked = row.failures >= policy.lockout_threshold
+        if locked:
+            minutes = policy.lockout_minutes or 100 * 365 * 24 * 60
+            row.locked_until = now + dt.timedelta(minutes=minutes)
+            record_event(
+                EventCategory.SECURITY,
+                "user_locked_out",
+                f"User {username} locked after {row.failures} failed log-ins.",
+                result=EventResult.FAILURE,
+                username=username,
+            )
+        row.save()
+    return locked
+
+
+def record_login_success(username: str) -> None:
+    """A successful log-in clears the failure count."""
+    LoginLockout.objects.filter(
+        username=(username or "").lower(), locked_until__isnull=True
+    ).delete()
+
+
+def locked_out_users():
+    """The user names locked now."""
+    return LoginLockout.objects.filter(locked_until__gt=timezone.now())
+
+
+def unlock_user(username: str, *, by_user=None) -> bool:
+    """An administrator unlocks a user name; True when it was locked."""
+    username = (username or "").lower()
+    with transaction.atomic():
+        deleted, _ = LoginLockout.objects.filter(username=username).delete()
+        if deleted:
+            record_event(
+                EventCategory.SECURITY,
+                "user_unlocked",
+                f"User {username} unlocked.",
+                user=by_user,
+            )
+    return bool(deleted)
+
+
+def set_password_by_admin(user, password: str, *, by_user) -> None:
+    """An administrator sets another user's password (checked against the policy)."""
+    from django.contrib.auth.password_validation import validate_password
+
+    validate_password(password, user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        LoginLockout.objects.filter(username=user.username.lower()).delete()
+        record_event(
+            EventCategory.SECURITY,
+            "password_set_by_administrator",
+            f"Password of {user.username} set by an administrator.",
+            user=by_user,
+        )

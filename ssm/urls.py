@@ -8,15 +8,18 @@ from drf_spectacular.views import SpectacularAPIView
 from licensing import gateway
 from licensing import views as licensing_views
 from licensing.api import views as licensing_api_views
+from security import views as security_views
 
 from . import views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin-workspace"), name="home"),
+    path("login/", security_views.LoginView.as_view(), name="login"),
     path("", include("django.contrib.auth.urls")),
     path("admin/", views.AdminWorkspaceView.as_view(), name="admin-workspace"),
     path("admin/support-center/", views.SupportCenterView.as_view(), name="support-center"),
     path("admin/api-toolkit/", licensing_views.ApiToolkitView.as_view(), name="api-toolkit"),
+    path("admin/security/", include("security.urls")),
     path("admin/<slug:slug>/", views.WidgetPendingView.as_view(), name="widget"),
     path("smart-licensing/", include("licensing.urls")),
     path("Transportgateway/services/DeviceRequestHandler", gateway.device_request),

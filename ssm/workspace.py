@@ -19,7 +19,11 @@ WIDGETS = [
         "Access Management", "access-management", "bi-key", "Roles and account access for users"
     ),
     Widget(
-        "Security", "security", "bi-shield-lock", "Certificates, Host Common Name, password policy"
+        "Security",
+        "security",
+        "bi-shield-lock",
+        "Certificates, Host Common Name, password policy",
+        "security:certificates",
     ),
     Widget("Accounts", "accounts", "bi-people", "Local accounts and account requests"),
     Widget("Settings", "settings", "bi-gear", "Server settings, proxy, mail"),

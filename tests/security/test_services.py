@@ -1,7 +1,9 @@
 """Host Common Name and product URLs."""
 
+from django.core.exceptions import ValidationError
 from django.test import TestCase, override_settings
 
+from accounts.models import Event
 from security import services
 from security.models import HostCommonName
 
@@ -47,4 +49,90 @@ class ProductUrlTests(TestCase):
     def test_ipv6_literal_is_bracketed(self):
         self.assertEqual(
             services.product_urls("A")["smart_transport"], "https://[2001:db8::5]/SmartTransport"
+        )
+
+
+@override_settings(HOST_COMMON_NAME="10.0.0.5", PRODUCT_URL_PORT=443, NETWORK_DUAL_STACK=False)
+class HostCommonNameChangeTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        from tests.support.personas import build_personas
+
+        build_personas(cls)
+
+    def test_validation(self):
+        ok = {
+            "10.1.1.10": "10.1.1.10",
+            " SSM.Example.COM. ": "ssm.example.com",
+            "2001:DB8::10": "2001:db8::10",
+            "ssm-1.lab.example.net": "ssm-1.lab.example.net",
+        }
+        for value, expected in ok.items():
+            self.assertEqual(services.validate_host_common_name(value), expected)
+        for bad in [
+            "",
+            "ssm",
+            "ssm_1.example.com",
+            "-a.example.com",
+            "10.0.0",
+            "0.0.0.0",
+            "a b.com",
+            "x" * 64 + ".example.com",
+            "https://ssm.example.com",
+        ]:
+            with self.subTest(bad=bad), self.assertRaises(ValidationError):
+                services.validate_host_common_name(bad)
+
+    @override_settings(NETWORK_DUAL_STACK=True)
+    def test_dual_stack_needs_fqdn(self):
+        with self.assertRaisesMessage(ValidationError, "dual-stack"):
+            services.validate_host_common_name("10.1.1.10")
+        self.assertEqual(services.validate_host_common_name("ssm.example.com"), "ssm.example.com")
+
+    def test_change_flags_every_account_and_writes_the_event(self):
+        services.set_host_common_name("ssm.example.com", by_user=self.admin)
+        self.assertEqual(services.host_common_name(), "ssm.example.com")
+        self.assertTrue(services.resynchronization_required(self.account_a))
+        self.assertTrue(services.resynchronization_required(self.account_b))
+        event = Event.objects.get(action="host_common_name_changed")
+        self.assertIn("from 10.0.0.5 to ssm.example.com", event.message)
+        self.assertEqual(event.username, "admin")
+        self.assertEqual(
+            services.product_urls("AccountA")["cslu"],
+            "https://ssm.example.com/cslu/v1/pi/AccountA-1",
+        )
+
+    def test_same_name_is_no_change(self):
+        services.set_host_common_name("10.0.0.5", by_user=self.admin)
+        self.assertFalse(Event.objects.filter(action="host_common_name_changed").exists())
+        self.assertFalse(services.resynchronization_required(self.account_a))
+
+    def test_invalid_name_writes_nothing(self):
+        with self.assertRaises(ValidationError):
+            services.set_host_common_name("not valid", by_user=self.admin)
+        self.assertFalse(HostCommonName.objects.exists())
+        self.assertFalse(Event.objects.exists())
+
+    def test_registration_refused_until_synchronized(self):
+        services.set_host_common_name("ssm.example.com", by_user=self.admin)
+        with self.assertRaises(services.RegistrationRefused) as refused:
+            services.check_registration_name("ssm.example.com:8443", self.account_a)
+        self.assertEqual(refused.exception.code, "resynchronization_required")
+        self.assertIn("synchronize local account AccountA", refused.exception.message)
+        # At the old name the product is told the new URL.
+        with self.assertRaises(services.RegistrationRefused) as refused:
+            services.check_registration_name("10.0.0.5", self.account_a)
+        self.assertIn(
+            "https://ssm.example.com/Transportgateway/services/DeviceRequestHandler",
+            refused.exception.message,
+        )
+        # After the account's flag is cleared, the new name is accepted.
+        services._clear_resynchronization(self.account_a, "ssm.example.com")
+        services.check_registration_name("ssm.example.com", self.account_a)
+        with self.assertRaises(services.RegistrationRefused):
+            services.check_registration_name("ssm.example.com", self.account_b)
+        self.assertTrue(
+            Event.objects.filter(
+                action="product_certificate_resynchronized", account=self.account_a
+            )
         )
