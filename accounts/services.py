@@ -382,13 +382,19 @@ def create_virtual_account(
     return virtual_account
 
 
-def _licensing_hook(name):
-    """A public service function of the licensing app, if it provides one."""
+def _app_hook(app, name):
+    """A public service function of another app (licensing, security), if it provides one."""
+    import importlib
+
     try:
-        from licensing import services as licensing_services
+        module = importlib.import_module(f"{app}.services")
     except ImportError:
         return None
-    return getattr(licensing_services, name, None)
+    return getattr(module, name, None)
+
+
+def _licensing_hook(name):
+    return _app_hook("licensing", name)
 
 
 def delete_local_account(account: LocalAccount, by_user):
@@ -591,7 +597,7 @@ def request_synchronization(
 
 
 def _log_line(text):
-    return {"time": timezone.now().isoformat(), "message": text}
+    return {"time": timezone.now().strftime("%Y-%b-%d %H:%M:%S"), "message": text}
 
 
 def _progress(sync_id, progress, message):
@@ -644,7 +650,15 @@ def run_synchronization(sync_id) -> Synchronization | None:
             f"{len(report['usage'])} usage records to Cisco Software Central",
         )
         answer = csc_client.synchronize(account, identity.server_id, report)
-        _progress(sync_id, 70, "Answer received and its signature verified")
+        _progress(sync_id, 60, "Answer received and its signature verified")
+        resynchronize = _app_hook("security", "resynchronize_product_certificate")
+        if resynchronize is not None and resynchronize(account):
+            _progress(sync_id, 75, "Product certificate re-issued for the Host Common Name")
+        from security import services as security_services  # security builds on accounts
+
+        if security_services.resynchronization_required(account):
+            _progress(sync_id, 80, "Re-issuing the product certificate for the Host Common Name")
+            security_services.resynchronize_product_certificate(account)
         apply_sync_response(account, answer, sync_id=sync_id, by_user=sync.requested_by)
     except Exception as exc:
         message = (

@@ -211,7 +211,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Network-mode accounts synchronize with CSC when 30 days have passed (checked hourly).
+    "queue-due-synchronizations": {
+        "task": "accounts.queue_due_synchronizations",
+        "schedule": env.float("SYNC_CHECK_INTERVAL", default=3600.0),
+    },
+}
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ssm-onprem@localhost")
@@ -220,6 +226,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ssm-onprem@localhost
 CSC_URL = env.str("CSC_URL", default="https://127.0.0.1:8444")
 CSC_CA_FILE = env.str("CSC_CA_FILE", default=str(SSM_VAR / "csc" / "tls" / "csc.crt"))
 CSC_TIMEOUT = env.float("CSC_TIMEOUT", default=10.0)
+SATELLITE_NAME = env.str("SATELLITE_NAME", default="")  # empty: the host name
 
 # The HTTPS server's certificate ("Browser Certificate").
 BROWSER_CERT_DIR = Path(env.str("BROWSER_CERT_DIR", default=str(SSM_VAR / "tls")))

@@ -20,6 +20,7 @@ urlpatterns = [
     path("admin/support-center/", views.SupportCenterView.as_view(), name="support-center"),
     path("admin/api-toolkit/", licensing_views.ApiToolkitView.as_view(), name="api-toolkit"),
     path("admin/security/", include("security.urls")),
+    path("admin/", include("accounts.urls")),
     path("admin/<slug:slug>/", views.WidgetPendingView.as_view(), name="widget"),
     path("smart-licensing/", include("licensing.urls")),
     path("Transportgateway/services/DeviceRequestHandler", gateway.device_request),

@@ -16,7 +16,11 @@ class Widget:
 
 WIDGETS = [
     Widget(
-        "Access Management", "access-management", "bi-key", "Roles and account access for users"
+        "Access Management",
+        "access-management",
+        "bi-key",
+        "Roles and account access for users",
+        "accounts:access-management",
     ),
     Widget(
         "Security",
@@ -25,7 +29,13 @@ WIDGETS = [
         "Certificates, Host Common Name, password policy",
         "security:certificates",
     ),
-    Widget("Accounts", "accounts", "bi-people", "Local accounts and account requests"),
+    Widget(
+        "Accounts",
+        "accounts",
+        "bi-people",
+        "Local accounts and account requests",
+        "accounts:account-list",
+    ),
     Widget("Settings", "settings", "bi-gear", "Server settings, proxy, mail"),
     Widget("API Toolkit", "api-toolkit", "bi-tools", "OAuth2 API clients", "api-toolkit"),
     Widget(
@@ -38,9 +48,15 @@ WIDGETS = [
     Widget(
         "High Availability", "high-availability", "bi-hdd-network", "Cluster status, nodes and VIP"
     ),
-    Widget("Synchronization", "synchronization", "bi-arrow-repeat", "Synchronization with Cisco"),
+    Widget(
+        "Synchronization",
+        "synchronization",
+        "bi-arrow-repeat",
+        "Synchronization with Cisco",
+        "accounts:synchronization",
+    ),
     Widget("Network", "network", "bi-globe", "Interfaces and routes"),
-    Widget("Users", "users", "bi-person", "Local users"),
+    Widget("Users", "users", "bi-person", "Local users", "accounts:user-list"),
 ]
 
 

@@ -1,0 +1,50 @@
+"""Admin Workspace pages of the accounts app (mounted under /admin/)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("accounts/", views.LocalAccountListView.as_view(), name="account-list"),
+    path("accounts/new/", views.AccountRequestCreateView.as_view(), name="request-create"),
+    path("accounts/requests/", views.AccountRequestListView.as_view(), name="request-list"),
+    path(
+        "accounts/requests/<int:pk>/approve/",
+        views.AccountRequestApproveView.as_view(),
+        name="request-approve",
+    ),
+    path(
+        "accounts/requests/<int:pk>/reject/",
+        views.AccountRequestRejectView.as_view(),
+        name="request-reject",
+    ),
+    path("accounts/event-log/", views.EventLogView.as_view(), name="event-log"),
+    path("accounts/<int:pk>/", views.LocalAccountDetailView.as_view(), name="account-detail"),
+    path(
+        "accounts/<int:pk>/delete/", views.LocalAccountDeleteView.as_view(), name="account-delete"
+    ),
+    path("synchronization/", views.SynchronizationView.as_view(), name="synchronization"),
+    path(
+        "synchronization/<int:pk>/now/", views.SynchronizeNowView.as_view(), name="synchronize-now"
+    ),
+    path(
+        "synchronization/<int:pk>/request-file/",
+        views.ManualSyncRequestView.as_view(),
+        name="manual-request",
+    ),
+    path(
+        "synchronization/<int:pk>/response-file/",
+        views.ManualSyncResponseView.as_view(),
+        name="manual-response",
+    ),
+    path(
+        "synchronization/jobs/<int:pk>/",
+        views.SynchronizationDetailView.as_view(),
+        name="synchronization-detail",
+    ),
+    path("users/", views.UserListView.as_view(), name="user-list"),
+    path("users/<int:pk>/system-role/", views.UserSystemRoleView.as_view(), name="user-role"),
+    path("access-management/", views.AccessManagementView.as_view(), name="access-management"),
+]

@@ -1,0 +1,534 @@
+"""Admin Workspace widgets: Accounts, Synchronization, Users, Access Management, Event Log."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from . import access, services
+from .choices import AccountRequestStatus, SyncStatus, SystemRole
+from .forms import (
+    AccountRequestForm,
+    EventFilterForm,
+    ManualResponseForm,
+    MembershipForm,
+    RejectForm,
+    SystemRoleForm,
+    UserCreateForm,
+    VirtualAccountForm,
+)
+from .models import AccountMembership, AccountRequest, Event, Synchronization
+
+PAGE_SIZE = 25
+ACCOUNT_TABS = [
+    ("accounts:account-list", "Accounts"),
+    ("accounts:request-list", "Account Requests"),
+    ("accounts:event-log", "Event Log"),
+]
+
+
+def _errors_to_form(form, exc: ValidationError):
+    """Put a service's ValidationError on the form (field errors where the field exists)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+class AdminPageMixin(LoginRequiredMixin):
+    """Every Admin Workspace page: login required, the admin workspace highlighted."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            workspace="admin",
+            account_tabs=ACCOUNT_TABS,
+            is_system_admin=access.is_system_admin(self.request.user),
+            is_system_staff=access.is_system_staff(self.request.user),
+        )
+        return context
+
+
+class SystemAdminRequiredMixin(AdminPageMixin):
+    """Pages for System Administrators only (403 for everyone else once logged in)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not access.is_system_admin(request.user):
+            raise PermissionDenied("Only a system administrator can open this page.")
+        return super().dispatch(request, *args, **kwargs)
+
+
+# --- Accounts widget ----------------------------------------------------------------------
+
+
+class LocalAccountListView(AdminPageMixin, TemplateView):
+    """Accounts tab: Account, Requested By, Cisco Smart/Virtual Account, Account Status, Actions."""
+
+    template_name = "accounts/account_list.html"
+
+    def get_context_data(self, **kwargs):
+        search = self.request.GET.get("search", "").strip()
+        qs = access.accounts_for(self.request.user).order_by("name")
+        if search:
+            qs = qs.filter(name__icontains=search)
+        return super().get_context_data(
+            tab="accounts:account-list", page=_page(self.request, qs), search=search, **kwargs
+        )
+
+
+class AccountRequestCreateView(AdminPageMixin, TemplateView):
+    """New Account form: files an account request."""
+
+    template_name = "accounts/account_request_form.html"
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", AccountRequestForm())
+        return super().get_context_data(tab="accounts:account-list", **kwargs)
+
+    def post(self, request):
+        form = AccountRequestForm(request.POST)
+        if form.is_valid():
+            try:
+                account_request = services.create_account_request(
+                    **form.cleaned_data, by_user=request.user
+                )
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"Account request {account_request.name} submitted; a system administrator "
+                    "will approve or reject it.",
+                )
+                return redirect("accounts:request-list")
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class AccountRequestListView(AdminPageMixin, TemplateView):
+    """Account Requests tab: pending requests first; approve or reject (system administrator)."""
+
+    template_name = "accounts/request_list.html"
+
+    def get_context_data(self, **kwargs):
+        qs = AccountRequest.objects.all()
+        if not access.is_system_admin(self.request.user):
+            qs = qs.filter(requested_by=self.request.user)
+        status = self.request.GET.get("status", "pending")
+        if status in AccountRequestStatus.values:
+            qs = qs.filter(status=status)
+        return super().get_context_data(
+            tab="accounts:request-list",
+            page=_page(self.request, qs),
+            status=status,
+            statuses=AccountRequestStatus.choices,
+            reject_form=RejectForm(),
+            **kwargs,
+        )
+
+
+class AccountRequestApproveView(LoginRequiredMixin, View):
+    """Approve: registers the account with CSC."""
+
+    def post(self, request, pk):
+        account_request = get_object_or_404(AccountRequest, pk=pk)
+        if not access.is_system_admin(request.user):
+            raise PermissionDenied("Only a system administrator can approve account requests.")
+        try:
+            account = services.approve_account_request(account_request, request.user)
+        except ValidationError as exc:
+            messages.error(request, f"{account_request.name} was not approved: {exc.messages[0]}")
+        else:
+            messages.success(request, f"Account {account.name} approved and registered.")
+        return redirect("accounts:request-list")
+
+
+class AccountRequestRejectView(LoginRequiredMixin, View):
+    """Reject with a reason."""
+
+    def post(self, request, pk):
+        account_request = get_object_or_404(AccountRequest, pk=pk)
+        if not access.is_system_admin(request.user):
+            raise PermissionDenied("Only a system administrator can reject account requests.")
+        form = RejectForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Give a reason for the rejection.")
+            return redirect("accounts:request-list")
+        try:
+            services.reject_account_request(
+                account_request, form.cleaned_data["reason"], request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(request, f"Account request {account_request.name} rejected.")
+        return redirect("accounts:request-list")
+
+
+class LocalAccountDetailView(AdminPageMixin, TemplateView):
+    """One account: details, Local Virtual Accounts, members."""
+
+    template_name = "accounts/account_detail.html"
+
+    def get_context_data(self, pk, **kwargs):
+        account = access.get_account_or_404(self.request.user, pk)
+        kwargs.setdefault("va_form", VirtualAccountForm())
+        return super().get_context_data(
+            tab="accounts:account-list",
+            account=account,
+            virtual_accounts=account.virtual_accounts.all(),
+            memberships=account.memberships.select_related("user"),
+            can_manage=access.can_manage(self.request.user, account),
+            purchased=account.purchased_licenses.select_related("virtual_account"),
+            **kwargs,
+        )
+
+    def post(self, request, pk):
+        """Create a local virtual account."""
+        account = access.get_account_or_404(request.user, pk)
+        form = VirtualAccountForm(request.POST)
+        if form.is_valid():
+            try:
+                va = services.create_virtual_account(
+                    account, **form.cleaned_data, by_user=request.user
+                )
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, f"Local virtual account {va.name} created.")
+                return redirect("accounts:account-detail", pk=account.pk)
+        return self.render_to_response(self.get_context_data(pk=pk, va_form=form), status=400)
+
+
+class LocalAccountDeleteView(AdminPageMixin, TemplateView):
+    """Confirm and delete an account (system administrator)."""
+
+    template_name = "accounts/account_confirm_delete.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            account = access.get_account_or_404(request.user, kwargs["pk"])
+            if not access.is_system_admin(request.user):
+                raise PermissionDenied("Only a system administrator can delete accounts.")
+            self.account = account
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(tab="accounts:account-list", account=self.account)
+
+    def post(self, request, pk):
+        name = self.account.name
+        try:
+            services.delete_local_account(self.account, request.user)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            return redirect("accounts:account-detail", pk=pk)
+        messages.success(request, f"Account {name} deleted.")
+        return redirect("accounts:account-list")
+
+
+# --- Synchronization widget ---------------------------------------------------------------
+
+
+def _sync_rows(user):
+    accounts = access.accounts_for(user).order_by("name")
+    active = Synchronization.objects.filter(
+        status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING]
+    ).order_by("-created")
+    rows = []
+    for account in accounts.prefetch_related(Prefetch("synchronizations", active, "active_jobs")):
+        job = account.active_jobs[0] if account.active_jobs else None
+        rows.append(
+            {
+                "account": account,
+                "job": job,
+                "can_sync": access.can_synchronize(user, account),
+                "overdue": bool(
+                    account.synchronization_due and account.synchronization_due < timezone.now()
+                ),
+            }
+        )
+    return rows
+
+
+class SynchronizationView(AdminPageMixin, TemplateView):
+    """Synchronization widget: the table, live jobs, and manual (file) synchronization."""
+
+    template_name = "accounts/synchronization.html"
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return ["accounts/_sync_table.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        rows = _sync_rows(self.request.user)
+        visible = access.accounts_for(self.request.user)
+        jobs = Synchronization.objects.filter(account__in=visible).select_related("account")[:10]
+        return super().get_context_data(
+            rows=rows,
+            jobs=jobs,
+            polling=any(r["job"] for r in rows)
+            or any(j.status in (SyncStatus.QUEUED, SyncStatus.RUNNING) for j in jobs),
+            upload_form=ManualResponseForm(),
+            **kwargs,
+        )
+
+
+class SynchronizeNowView(LoginRequiredMixin, View):
+    """Synchronize now (network mode): queue the job."""
+
+    def post(self, request, pk):
+        account = access.get_account_or_404(request.user, pk)
+        if not access.can_synchronize(request.user, account):
+            raise PermissionDenied("You cannot synchronize this account.")
+        try:
+            job = services.request_synchronization(account, request.user)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.info(request, f"Synchronization of {account.name} started.")
+            return redirect(reverse("accounts:synchronization") + f"?job={job.pk}")
+        return redirect("accounts:synchronization")
+
+
+class ManualSyncRequestView(LoginRequiredMixin, View):
+    """Manual mode: download the signed sync request file."""
+
+    def post(self, request, pk):
+        account = access.get_account_or_404(request.user, pk)
+        try:
+            filename, content = services.export_manual_sync_request(account, request.user)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            return redirect("accounts:synchronization")
+        response = HttpResponse(content, content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class ManualSyncResponseView(LoginRequiredMixin, View):
+    """Manual mode: upload CSC's signed response file."""
+
+    def post(self, request, pk):
+        account = access.get_account_or_404(request.user, pk)
+        if not access.can_synchronize(request.user, account):
+            raise PermissionDenied("You cannot synchronize this account.")
+        form = ManualResponseForm(request.POST, request.FILES)
+        if not form.is_valid():
+            errors = [e for errs in form.errors.values() for e in errs]
+            messages.error(request, errors[0] if errors else "Choose the response file.")
+            return redirect("accounts:synchronization")
+        try:
+            services.import_manual_sync_response(
+                account, form.cleaned_data["response_file"].read(), request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(request, f"{account.name}: {services.SYNC_SUCCESS_ALERT}")
+        return redirect("accounts:synchronization")
+
+
+class SynchronizationDetailView(AdminPageMixin, TemplateView):
+    """One synchronization job with its log (polled live while it runs)."""
+
+    template_name = "accounts/sync_job.html"
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return ["accounts/_sync_job.html"]
+        return [self.template_name]
+
+    def get_context_data(self, pk, **kwargs):
+        job = get_object_or_404(
+            Synchronization.objects.select_related("account").filter(
+                account__in=access.accounts_for(self.request.user)
+            ),
+            pk=pk,
+        )
+        return super().get_context_data(job=job, **kwargs)
+
+
+# --- Users widget -------------------------------------------------------------------------
+
+
+class UserListView(SystemAdminRequiredMixin, TemplateView):
+    """Users: local users with their system role; create users and change roles."""
+
+    template_name = "accounts/user_list.html"
+
+    def get_context_data(self, **kwargs):
+        User = get_user_model()
+        search = self.request.GET.get("search", "").strip()
+        qs = User.objects.select_related("ssm_profile").order_by("username")
+        if search:
+            qs = qs.filter(Q(username__icontains=search) | Q(email__icontains=search))
+        page = _page(self.request, qs)
+        for user in page:
+            user.system_role_enum = access.system_role(user) or SystemRole.SYSTEM_USER
+        kwargs.setdefault("form", UserCreateForm())
+        return super().get_context_data(
+            page=page, search=search, role_form=SystemRoleForm(), **kwargs
+        )
+
+    def post(self, request):
+        form = UserCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                user = services.create_user(
+                    username=form.cleaned_data["username"],
+                    email=form.cleaned_data["email"],
+                    password=form.cleaned_data["password"],
+                    system_role_value=form.cleaned_data["system_role"],
+                    by_user=request.user,
+                )
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, f"User {user.username} created.")
+                return redirect("accounts:user-list")
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class UserSystemRoleView(LoginRequiredMixin, View):
+    """Change a user's system role."""
+
+    def post(self, request, pk):
+        if not access.is_system_admin(request.user):
+            raise PermissionDenied("Only a system administrator can change system roles.")
+        user = get_object_or_404(get_user_model(), pk=pk)
+        form = SystemRoleForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose a system role.")
+            return redirect("accounts:user-list")
+        try:
+            services.set_system_role(user, form.cleaned_data["system_role"], request.user)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(request, f"System role of {user.username} changed.")
+        return redirect("accounts:user-list")
+
+
+# --- Access Management widget -------------------------------------------------------------
+
+
+class AccessManagementView(AdminPageMixin, TemplateView):
+    """Access Management: who has which role in each account the user administers."""
+
+    template_name = "accounts/access_management.html"
+
+    def _accounts(self):
+        visible = access.accounts_for(self.request.user).order_by("name")
+        return [a for a in visible if access.can_manage(self.request.user, a)]
+
+    def _selected(self, accounts):
+        wanted = self.request.GET.get("account") or self.request.POST.get("account")
+        if wanted:
+            account = access.get_account_or_404(self.request.user, wanted)
+            if not access.can_manage(self.request.user, account):
+                raise PermissionDenied("You cannot manage access to this account.")
+            return account
+        return accounts[0] if accounts else None
+
+    def get_context_data(self, **kwargs):
+        accounts = self._accounts()
+        account = kwargs.pop("account", None) or self._selected(accounts)
+        kwargs.setdefault("form", MembershipForm())
+        return super().get_context_data(
+            accounts=accounts,
+            account=account,
+            memberships=(
+                AccountMembership.objects.filter(account=account).select_related("user")
+                if account
+                else []
+            ),
+            **kwargs,
+        )
+
+    def post(self, request):
+        account = self._selected(self._accounts())
+        if account is None:
+            raise Http404("No account to manage")
+        action = request.POST.get("action", "set")
+        if action == "remove":
+            user = get_object_or_404(get_user_model(), pk=request.POST.get("user"))
+            try:
+                services.remove_account_role(user, account, request.user)
+            except ValidationError as exc:
+                messages.error(request, exc.messages[0])
+            else:
+                messages.success(
+                    request, f"{user.username} no longer has access to {account.name}."
+                )
+            return redirect(reverse("accounts:access-management") + f"?account={account.pk}")
+        form = MembershipForm(request.POST)
+        if form.is_valid():
+            services.set_account_role(
+                form.cleaned_data["user"], account, form.cleaned_data["role"], request.user
+            )
+            messages.success(request, f"Access of {form.cleaned_data['user'].username} saved.")
+            return redirect(reverse("accounts:access-management") + f"?account={account.pk}")
+        return self.render_to_response(
+            self.get_context_data(form=form, account=account), status=400
+        )
+
+
+# --- Event Log ----------------------------------------------------------------------------
+
+
+def events_for(user):
+    """The events a user may read: everything for system staff, else their accounts' events."""
+    if access.is_system_staff(user):
+        return Event.objects.all()
+    return Event.objects.filter(account__in=access.accounts_for(user))
+
+
+class EventLogView(AdminPageMixin, TemplateView):
+    """Event Log with filters (text, category, result, account, dates)."""
+
+    template_name = "accounts/event_log.html"
+
+    def get_context_data(self, **kwargs):
+        form = EventFilterForm(self.request.GET or None)
+        qs = events_for(self.request.user).select_related("account")
+        if form.is_valid():
+            data = form.cleaned_data
+            if data["search"]:
+                qs = qs.filter(
+                    Q(message__icontains=data["search"])
+                    | Q(username__icontains=data["search"])
+                    | Q(action__icontains=data["search"])
+                )
+            if data["category"]:
+                qs = qs.filter(category=data["category"])
+            if data["result"]:
+                qs = qs.filter(result=data["result"])
+            if data["account"]:
+                qs = qs.filter(account__name__iexact=data["account"])
+            if data["since"]:
+                qs = qs.filter(created__gte=dt.datetime.combine(data["since"], dt.time(), dt.UTC))
+            if data["until"]:
+                end = dt.datetime.combine(data["until"], dt.time(), dt.UTC) + dt.timedelta(days=1)
+                qs = qs.filter(created__lt=end)
+        page = _page(self.request, qs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        return super().get_context_data(
+            tab="accounts:event-log", form=form, page=page, query=query.urlencode(), **kwargs
+        )
