@@ -654,11 +654,6 @@ def run_synchronization(sync_id) -> Synchronization | None:
         resynchronize = _app_hook("security", "resynchronize_product_certificate")
         if resynchronize is not None and resynchronize(account):
             _progress(sync_id, 75, "Product certificate re-issued for the Host Common Name")
-        from security import services as security_services  # security builds on accounts
-
-        if security_services.resynchronization_required(account):
-            _progress(sync_id, 80, "Re-issuing the product certificate for the Host Common Name")
-            security_services.resynchronize_product_certificate(account)
         apply_sync_response(account, answer, sync_id=sync_id, by_user=sync.requested_by)
     except Exception as exc:
         message = (
