@@ -1,0 +1,101 @@
+"""Synchronization through a real Celery worker and a real mock CSC process."""
+
+import time
+
+from django.test import TransactionTestCase
+
+from accounts.choices import SyncStatus, SyncTrigger
+from accounts.models import Event, LocalAccount, PurchasedLicense, Synchronization
+from accounts.services import SYNC_SUCCESS_ALERT, request_synchronization
+from accounts.tasks import queue_due_synchronizations_task, run_synchronization_task
+from tests.accounts.helpers import CscMixin
+from tests.support.celery_worker import CeleryWorker
+from tests.support.personas import build_personas
+
+
+def wait_for(predicate, deadline=30.0, message="condition"):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"Timed out waiting for {message}")
+
+
+class SynchronizationWorkerTests(CscMixin, TransactionTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with cls.csc.environ(timeout=cls.csc_timeout):
+            cls.worker = CeleryWorker("accounts").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.worker.stop()
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        build_personas(self)
+
+    def finished(self, job):
+        def check():
+            job.refresh_from_db()
+            return job.status in (SyncStatus.SUCCEEDED, SyncStatus.FAILED)
+
+        wait_for(check, message=f"synchronization {job.pk} to finish")
+        return job
+
+    def test_synchronize_now_runs_in_the_worker(self):
+        account = self.registered_account()
+        job = self.finished(request_synchronization(account, self.alice))
+        self.assertEqual(job.status, SyncStatus.SUCCEEDED, job.error)
+        self.assertEqual(job.progress, 100)
+        account.refresh_from_db()
+        self.assertEqual(account.sync_alert, SYNC_SUCCESS_ALERT)
+        self.assertEqual(PurchasedLicense.objects.filter(account=account).count(), 8)
+
+    def test_failure_then_retry_through_the_worker(self):
+        account = self.registered_account()
+        self.csc.fail("server_error")
+        job = self.finished(request_synchronization(account, self.alice))
+        self.assertEqual(job.status, SyncStatus.FAILED)
+        account.refresh_from_db()
+        self.assertIn("HTTP 503", account.sync_alert)
+        self.assertFalse(PurchasedLicense.objects.filter(account=account).exists())
+        self.csc.heal()
+        job = self.finished(request_synchronization(account, self.alice))
+        self.assertEqual(job.status, SyncStatus.SUCCEEDED)
+
+    def test_a_job_delivered_twice_runs_once(self):
+        account = self.registered_account()
+        job = self.finished(request_synchronization(account, self.alice))
+        run_synchronization_task.delay(job.pk)
+        run_synchronization_task.delay(job.pk)
+        marker = Synchronization.objects.create(account=account)  # a fresh job after the two
+        run_synchronization_task.delay(marker.pk)
+        self.finished(marker)
+        self.assertEqual(
+            Event.objects.filter(
+                action="synchronization_succeeded", data__synchronization_id=job.pk
+            ).count(),
+            1,
+        )
+
+    def test_beat_task_queues_due_synchronizations(self):
+        due = self.registered_account()
+        fresh = self.registered_account()
+        self.finished(request_synchronization(fresh, self.alice))
+        queue_due_synchronizations_task.delay()
+        job = wait_for(
+            lambda: Synchronization.objects.filter(
+                account=due, trigger=SyncTrigger.SCHEDULED
+            ).first(),
+            message="a scheduled synchronization",
+        )
+        self.assertEqual(self.finished(job).status, SyncStatus.SUCCEEDED)
+        self.assertFalse(
+            Synchronization.objects.filter(account=fresh, trigger=SyncTrigger.SCHEDULED).exists()
+        )
+        self.assertIsNotNone(LocalAccount.objects.get(pk=due.pk).last_synchronized)
