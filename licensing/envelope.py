@@ -20,6 +20,8 @@ MAX_COUNT = 1_000_000
 NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 TAG_RE = re.compile(r"^[A-Za-z0-9._,:+/-]{1,200}$")
 TEXT_RE = re.compile(r"^[^\x00-\x1f\x7f]*$")
+# UDI PID and serial number go into the ID certificate's subject (PrintableString).
+UDI_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ()+,./:=?-]{0,63}$")
 
 
 class EnvelopeError(Exception):
@@ -43,6 +45,14 @@ class Message:
     signature: str | None
     body: dict = field(default_factory=dict)
     instance: uuid.UUID | None = None
+
+
+def require_utf8(value) -> None:
+    """Refuse JSON whose strings cannot be stored as UTF-8 (lone surrogate escapes)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise EnvelopeError(400, "bad_encoding", "strings must be valid Unicode") from None
 
 
 def _text(body, key, *, required=True, max_length=100, pattern=TEXT_RE) -> str:
@@ -105,6 +115,7 @@ def parse(body: bytes, *, now: float | None = None) -> Message:
         raise EnvelopeError(400, "malformed_json", "message is not valid JSON") from None
     if not isinstance(message, dict):
         raise EnvelopeError(400, "malformed_message", "message must be a JSON object")
+    require_utf8(message)
     try:
         kind = MessageType(message.get("type"))
     except ValueError:
@@ -129,8 +140,8 @@ def parse(body: bytes, *, now: float | None = None) -> Message:
             raise EnvelopeError(400, "invalid_field", "udi must be an object with pid and sn")
         parsed.body = {
             "token": _text(message, "token", max_length=128),
-            "pid": _text(udi, "pid"),
-            "sn": _text(udi, "sn"),
+            "pid": _text(udi, "pid", max_length=64, pattern=UDI_RE),
+            "sn": _text(udi, "sn", max_length=64, pattern=UDI_RE),
             "hostname": _text(message, "hostname", required=False, max_length=255),
             "product_type": _text(message, "productType", max_length=64),
             "software_version": _text(message, "softwareVersion", required=False, max_length=64),

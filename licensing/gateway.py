@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import LocalAccount
 
 from . import services
-from .envelope import MAX_BODY_BYTES, TEXT_RE, EnvelopeError, parse
+from .envelope import MAX_BODY_BYTES, TEXT_RE, EnvelopeError, parse, require_utf8
 
 log = logging.getLogger(__name__)
 MAX_RUM_REPORTS = 100
@@ -86,6 +86,7 @@ def _rum_reports(body: bytes) -> list[dict]:
         raise EnvelopeError(400, "no_reports", "no RUMReport found")
     if len(raw_reports) > MAX_RUM_REPORTS:
         raise EnvelopeError(413, "too_many_reports", f"at most {MAX_RUM_REPORTS} reports")
+    require_utf8(raw_reports)
     return [_rum_report(r) for r in raw_reports]
 
 

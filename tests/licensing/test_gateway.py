@@ -146,6 +146,17 @@ class GatewayTests(TestCase):
             (json.dumps({"message": "{}"}).encode(), 400, "unknown_type"),
             (json.dumps({"message": '{"type":"fly"}'}).encode(), 400, "unknown_type"),
             (b"{" + b" " * 70000 + b"}", 413, "too_large"),
+            (
+                json.dumps(
+                    {
+                        "message": '{"type":"register","timestamp":'
+                        + str(int(time.time()))
+                        + ',"nonce":"nnnnnnnnnnnnnnnn","udi":{"pid":"P","sn":"\\ud800"}}'
+                    }
+                ).encode(),
+                400,
+                "bad_encoding",
+            ),
         ]
         for body, status, code in cases:
             with self.subTest(code=code):

@@ -1,0 +1,174 @@
+"""Property tests: generated envelopes never cause a 500 or a partially written row."""
+
+import json
+import time
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.test import Client as DjangoClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase
+
+from accounts.models import Event
+from licensing import pki, services
+from licensing.envelope import UDI_RE, EnvelopeError, parse
+from licensing.models import LicenseCounter, LicenseUsage, ProductInstance, UsedNonce
+from tests.support.personas import make_account
+
+from .support import PI_BASE, gateway_client, registered, token_for
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+KEY = ec.generate_private_key(ec.SECP256R1())
+CSR = pki.csr_for(KEY, "prop")
+# Any code point, lone surrogates included (they arrive as \\ud800 escapes in JSON).
+ANY_TEXT = st.lists(
+    st.sampled_from(["\ud800", "\udfff", "\x00", "_", "é", "a"])
+    | st.integers(0, 0x10FFFF).map(chr),
+    min_size=1,
+    max_size=40,
+).map("".join)
+
+
+class ParserProperties(TestCase):
+    @given(st.binary(max_size=300))
+    def test_bytes_never_crash_the_parser(self, body):
+        try:
+            parse(body)
+        except EnvelopeError as exc:
+            self.assertTrue(400 <= exc.status < 500)
+
+    @given(JSON, st.one_of(st.none(), st.text(max_size=40)))
+    def test_any_json_message_is_parsed_or_refused_with_4xx(self, message, signature):
+        envelope = {"message": json.dumps(message)}
+        if signature is not None:
+            envelope["signature"] = signature
+        try:
+            parse(json.dumps(envelope).encode())
+        except EnvelopeError as exc:
+            self.assertTrue(400 <= exc.status < 500)
+
+
+def messages(token: str, instance: str):
+    now = int(time.time())
+    entitlement = st.fixed_dictionaries(
+        {
+            "tag": st.one_of(st.just(PI_BASE), st.text(max_size=30)),
+            "count": st.one_of(st.integers(-5, 2_000_000), st.text(max_size=3), st.none()),
+        }
+    )
+    return st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(
+                ["register", "renew", "authorize", "reportUsage", "deregister", "bogus"]
+            ),
+            "timestamp": st.one_of(st.just(now), st.integers(), st.text(max_size=5)),
+            "nonce": st.one_of(
+                st.uuids().map(lambda u: u.hex), st.text(max_size=70), st.integers()
+            ),
+        },
+        optional={
+            "token": st.one_of(st.just(token), st.text(max_size=20)),
+            "udi": st.one_of(
+                st.fixed_dictionaries(
+                    {
+                        "pid": st.text(min_size=1, max_size=110),
+                        "sn": st.text(min_size=1, max_size=110),
+                    }
+                ),
+                JSON,
+            ),
+            "productType": st.one_of(st.just("SDNMGMT"), st.text(max_size=70), JSON),
+            "hostname": ANY_TEXT,
+            "softwareVersion": st.text(max_size=20),
+            "csr": st.one_of(st.just(CSR), st.text(max_size=40), JSON),
+            "instance": st.one_of(st.just(instance), st.uuids().map(str), JSON),
+            "entitlements": st.one_of(st.lists(entitlement, max_size=4), JSON),
+            "usage": st.one_of(st.lists(entitlement, max_size=4), JSON),
+        },
+    )
+
+
+UDI = st.from_regex(UDI_RE, fullmatch=True)
+
+
+def near_valid_registrations(token: str):
+    """Register messages that pass most checks, so generated text reaches the database."""
+    return st.fixed_dictionaries(
+        {
+            "type": st.just("register"),
+            "timestamp": st.just(int(time.time())),
+            "nonce": st.uuids().map(lambda u: u.hex),
+            "token": st.just(token),
+            "udi": st.fixed_dictionaries({"pid": UDI | ANY_TEXT, "sn": UDI | ANY_TEXT}),
+            "productType": st.one_of(st.just("UCL"), ANY_TEXT),
+            "hostname": ANY_TEXT,
+            "softwareVersion": st.one_of(st.just("14.0"), ANY_TEXT),
+            "csr": st.just(CSR),
+        }
+    )
+
+
+class EndpointProperties(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.account = make_account("PROP")
+        cls.va = cls.account.default_virtual_account
+        cls.token = token_for(cls.va)
+        services.product_ca()
+
+    def setUp(self):
+        self.device = registered(self.va, "pi37", gateway_client(), self.token)
+        self.http = DjangoClient()
+
+    def snapshot(self):
+        return (
+            ProductInstance.objects.count(),
+            LicenseUsage.objects.count(),
+            list(LicenseCounter.objects.order_by("tag").values_list("tag", "in_use")),
+            UsedNonce.objects.count(),
+            Event.objects.count(),
+            type(self.token).objects.get(pk=self.token.pk).uses,
+        )
+
+    @settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(st.data())
+    def test_endpoint_never_500_and_refusals_write_nothing(self, data):
+        message = data.draw(
+            st.one_of(
+                messages(self.token.token, self.device.instance),
+                near_valid_registrations(self.token.token),
+            )
+        )
+        text = json.dumps(message)
+        signing = data.draw(st.sampled_from(["device", "other", "none", "garbage"]))
+        envelope = {"message": text}
+        if signing == "device":
+            envelope["signature"] = pki.sign(self.device.key, text.encode())
+        elif signing == "other":
+            envelope["signature"] = pki.sign(KEY, text.encode())
+        elif signing == "garbage":
+            envelope["signature"] = data.draw(st.text(max_size=30))
+        path = data.draw(
+            st.sampled_from(["/Transportgateway/services/DeviceRequestHandler", "/SmartTransport"])
+        )
+        before = self.snapshot()
+        response = self.http.post(path, json.dumps(envelope), content_type="application/json")
+        self.assertLess(response.status_code, 500, response.content)
+        body = response.json()
+        if response.status_code == 200:
+            self.assertEqual(body["status"], "SUCCESS")
+        else:
+            self.assertTrue(400 <= response.status_code < 500)
+            self.assertEqual(body["status"], "FAILED")
+            self.assertTrue(body["error"]["message"])
+            self.assertEqual(before, self.snapshot())
