@@ -1,0 +1,248 @@
+"""Settings, all read from the environment (see .env.example for every variable)."""
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class _Env(environ.FileAwareEnv):
+    """django-environ, with a one-line error naming the variable when a value is bad."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ImproperlyConfigured:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise ImproperlyConfigured(
+                f"{var} has an invalid value ({exc}); see .env.example"
+            ) from None
+
+
+env = _Env()  # any VAR may come from VAR_FILE instead
+_env_file = os.environ.get("SSM_ENV_FILE", str(BASE_DIR / ".env"))
+if os.path.exists(_env_file):
+    env.read_env(_env_file)
+
+DEBUG = env.bool("DEBUG", default=False)
+SSM_VAR = Path(env.str("SSM_VAR", default=str(BASE_DIR / "var")))
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set: put SECRET_KEY=<random string> in .env "
+            "(./deploy/up writes one) or set DEBUG=true for development"
+        )
+    SECRET_KEY = "development-only-insecure-key"
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_htmx",
+    "ssm",
+    "accounts",
+    "licensing",
+    "security",
+    "highavailability",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "security.middleware.PasswordExpiryMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "ssm.urls"
+WSGI_APPLICATION = "ssm.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "ssm.context_processors.product",
+            ],
+        },
+    },
+]
+
+
+def _database():
+    """DATABASE_URL parsed, or a one-line error that names the variable and the fix."""
+    url = env.str("DATABASE_URL", default="postgres://ssm@127.0.0.1:5544/ssm")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            config = env.db_url_config(url)
+    except Exception as exc:  # django-environ raises several types for bad URLs
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is malformed ({exc}); expected postgres://user:password@host:port/name"
+        ) from None
+    if config.get("ENGINE") != "django.db.backends.postgresql" or not config.get("NAME"):
+        raise ImproperlyConfigured(
+            "DATABASE_URL must name a PostgreSQL database: postgres://user:password@host:port/name"
+        )
+    options = config.setdefault("OPTIONS", {})
+    options.setdefault("application_name", env.str("DATABASE_APPLICATION_NAME", default="ssm"))
+    options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    options.setdefault(
+        "target_session_attrs", env.str("DATABASE_TARGET_SESSION_ATTRS", default="read-write")
+    )
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    config["CONN_HEALTH_CHECKS"] = True
+    test_name = env.str("DATABASE_TEST_NAME", default="")
+    if test_name:
+        config["TEST"] = {"NAME": test_name}
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TESTING = sys.argv[1:2] == ["test"]
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6389/0")
+if TESTING:  # tests keep their broker and cache apart from a running server's
+    REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6389/15")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="ssm"),
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "security.validators.PasswordPolicyValidator"},  # length, reuse: Security widget
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = ["security.backends.LockoutModelBackend"]
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "admin-workspace"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+DATETIME_FORMAT = "Y-M-d H:i:s"
+SHORT_DATETIME_FORMAT = "Y-M-d H:i:s"
+DATE_FORMAT = "Y-M-d"
+
+STATIC_URL = "static/"
+STATIC_ROOT = SSM_VAR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+# Static files are collected at web start (deploy/services); before that, finders serve them.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+
+# Security: HTTPS everywhere, cookies only over TLS, no framing.
+SECURE_PROXY_SSL_HEADER = None
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "style-src": ["'self'"],
+        "script-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Smart Software Manager On-Prem API",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BEAT_SCHEDULE: dict = {
+    # Network-mode accounts synchronize with CSC when 30 days have passed (checked hourly).
+    "queue-due-synchronizations": {
+        "task": "accounts.queue_due_synchronizations",
+        "schedule": env.float("SYNC_CHECK_INTERVAL", default=3600.0),
+    },
+    # Products' used nonces are kept only as long as their timestamps are acceptable.
+    "purge-used-nonces": {"task": "licensing.purge_used_nonces", "schedule": 600.0},
+}
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ssm-onprem@localhost")
+
+# The mock Cisco Software Central, reached over HTTPS only.
+CSC_URL = env.str("CSC_URL", default="https://127.0.0.1:8444")
+CSC_CA_FILE = env.str("CSC_CA_FILE", default=str(SSM_VAR / "csc" / "tls" / "csc.crt"))
+CSC_TIMEOUT = env.float("CSC_TIMEOUT", default=10.0)
+SATELLITE_NAME = env.str("SATELLITE_NAME", default="")  # empty: the host name
+
+# The HTTPS server's certificate ("Browser Certificate").
+BROWSER_CERT_DIR = Path(env.str("BROWSER_CERT_DIR", default=str(SSM_VAR / "tls")))
+
+# Encrypts the product CA's private key at rest (in PostgreSQL, shared by both HA nodes, so
+# both nodes need the same value). Defaults to a key derived from SECRET_KEY.
+PRODUCT_CA_ENCRYPTION_KEY = env.str("PRODUCT_CA_ENCRYPTION_KEY", default="") or (
+    "derived-from-secret-key:" + SECRET_KEY
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
