@@ -226,3 +226,22 @@ class ConcurrencyTests(TransactionTestCase):
         self.assertEqual(token.uses, 5)
         self.assertEqual(ProductInstance.objects.filter(status="registered").count(), 5)
         self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 10)
+
+
+class NoncePurgeTests(TestCase):
+    def test_old_nonces_are_purged_recent_ones_kept(self):
+        from django.utils import timezone
+
+        from licensing.models import UsedNonce
+        from licensing.tasks import purge_used_nonces_task
+
+        account = make_account("TEST")
+        client = gateway_client()
+        device = registered(account.default_virtual_account, "pi37", client)
+        client.report_usage(device, [(PI_BASE, 1)])
+        client.report_usage(device, [(PI_BASE, 2)])
+        UsedNonce.objects.filter(pk=UsedNonce.objects.first().pk).update(
+            created=timezone.now() - dt.timedelta(hours=1)
+        )
+        self.assertEqual(purge_used_nonces_task(), 1)
+        self.assertEqual(UsedNonce.objects.count(), 1)
