@@ -28,6 +28,7 @@ urlpatterns = [
     path("cslu/v1/pi/<str:tenant>", gateway.cslu_report, name="cslu"),
     path("oauth/token", licensing_api_views.oauth_token, name="oauth-token"),
     path("api/v1/", include("licensing.api.urls")),
+    path("api/v1/", include("accounts.api.urls")),
     path("django-admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
