@@ -78,11 +78,5 @@ class WorkspaceViewTests(TestCase):
             "Reports",
             "Preferences",
             "Activity",
-            "General",
-            "Licenses",
-            "Product Instances",
-            "SL Using Policy",
-            "Event Log",
         ):
             self.assertContains(response, label)
-        self.assertContains(response, "Local Virtual Account")
