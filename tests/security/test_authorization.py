@@ -89,6 +89,16 @@ DESIGNED = {
     "licensing-api:product-instances": ("deny", "ok", "ok", "ok", "ok", "404"),
     "licensing-api:licenses": ("deny", "ok", "ok", "ok", "ok", "404"),
     "api-schema": ("deny", "ok", "ok", "ok", "ok", "ok"),
+    # Accounts API: lists are scoped (B's user sees only B: checked on the body below).
+    "accounts-api:local-account-list": ("deny", "ok", "ok", "ok", "ok", "ok"),
+    "accounts-api:local-account-detail": ("deny", "ok", "ok", "ok", "ok", "404"),
+    "accounts-api:local-account-synchronize": ("deny", "405", "405", "405", "405", "405"),
+    "accounts-api:account-request-list": ("deny", "ok", "ok", "ok", "ok", "ok"),
+    "accounts-api:account-request-detail": ("deny", "ok", "404", "ok", "404", "404"),
+    "accounts-api:account-request-approve": ("deny", "405", "405", "405", "405", "405"),
+    "accounts-api:account-request-reject": ("deny", "405", "405", "405", "405", "405"),
+    "accounts-api:synchronization-list": ("deny", "ok", "ok", "ok", "ok", "ok"),
+    "accounts-api:synchronization-detail": ("deny", "ok", "ok", "ok", "ok", "404"),
 }
 
 # Routes anyone may open without logging in (log-in, reset link, product endpoints).
@@ -115,9 +125,9 @@ class AuthorizationMatrixTests(TestCase):
         build_personas(cls)
         a = cls.account_a
         cls.request_row = AccountRequest.objects.create(
-            name="Pending",
+            name="RequestOfAlice",
             cisco_smart_account="BU Production Test",
-            cisco_virtual_account="VA Pending",
+            cisco_virtual_account="VA RequestOfAlice",
             notification_email="p@example.com",
             requested_by=cls.alice,
         )
@@ -134,6 +144,10 @@ class AuthorizationMatrixTests(TestCase):
             "accounts:request-approve": {"pk": cls.request_row.pk},
             "accounts:request-reject": {"pk": cls.request_row.pk},
             "accounts:synchronization-detail": {"pk": cls.sync_row.pk},
+            "accounts-api:account-request-detail": {"pk": cls.request_row.pk},
+            "accounts-api:account-request-approve": {"pk": cls.request_row.pk},
+            "accounts-api:account-request-reject": {"pk": cls.request_row.pk},
+            "accounts-api:synchronization-detail": {"pk": cls.sync_row.pk},
             "accounts:user-role": {"pk": cls.victor.pk},
             "licensing:token-revoke": {"pk": cls.token.pk},
             "licensing:report-download": {"kind": "licenses"},
@@ -202,6 +216,9 @@ class AuthorizationMatrixTests(TestCase):
                     body = response.content.decode(errors="replace")
                     for secret in secrets:
                         self.assertNotIn(secret, body, f"{url} shows a secret")
+                    if persona == "bob" and got == "ok":
+                        self.assertNotIn(self.account_a.name, body, f"{url} shows account A to bob")
+                        self.assertNotIn("RequestOfAlice", body, f"{url} shows alice's request")
                 designed = DESIGNED.get(route.name)
                 if designed and designed[index] != got:
                     differences.append(

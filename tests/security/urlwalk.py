@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass
 
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -20,15 +21,24 @@ class Route:
     arguments: tuple[str, ...]
 
 
+def _text(pattern) -> str:
+    """A pattern as route text; regular expressions (DRF routers) become <name> routes."""
+    if isinstance(pattern, RegexPattern):
+        text = pattern._regex.removeprefix("^").removesuffix("$")
+        text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", text)
+        return text.replace("\\.", ".")
+    return str(pattern)
+
+
 def _walk(patterns, prefix="", namespace=""):
     for p in patterns:
         if isinstance(p, URLResolver):
             ns = namespace
             if p.namespace:
                 ns = f"{namespace}:{p.namespace}" if namespace else p.namespace
-            yield from _walk(p.url_patterns, prefix + str(p.pattern), ns)
+            yield from _walk(p.url_patterns, prefix + _text(p.pattern), ns)
         elif isinstance(p, URLPattern):
-            route = prefix + str(p.pattern)
+            route = prefix + _text(p.pattern)
             name = p.name or route
             if p.name and namespace:
                 name = f"{namespace}:{p.name}"
@@ -40,6 +50,8 @@ def all_routes() -> list[Route]:
     seen, routes = set(), []
     for route in _walk(get_resolver().url_patterns):
         if route.route.startswith(SKIPPED_PREFIXES) or route.name in seen:
+            continue
+        if "format" in route.arguments:  # DRF's .json/.api suffix variants of a route
             continue
         seen.add(route.name)
         routes.append(route)
