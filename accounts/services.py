@@ -565,6 +565,7 @@ def request_synchronization(
     from .tasks import run_synchronization_task
 
     with transaction.atomic():
+        _expire_stale_jobs(account)
         active = account.synchronizations.filter(
             status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING]
         ).first()
@@ -594,6 +595,21 @@ def request_synchronization(
         )
         transaction.on_commit(lambda: run_synchronization_task.delay(sync.pk))
     return sync
+
+
+def _expire_stale_jobs(account):
+    """Fail jobs a lost worker or message left queued or running, so a new one can start."""
+    cutoff = timezone.now() - STALE_RUNNING_AFTER
+    stale = account.synchronizations.filter(
+        Q(status=SyncStatus.QUEUED, created__lt=cutoff)
+        | Q(status=SyncStatus.RUNNING, started__lt=cutoff)
+    )
+    for job in stale.select_for_update():
+        job.status = SyncStatus.FAILED
+        job.error = "Interrupted: the job did not finish in time and was abandoned."
+        job.finished = timezone.now()
+        job.log = [*job.log, _log_line(job.error)]
+        job.save(update_fields=["status", "error", "finished", "log"])
 
 
 def _log_line(text):

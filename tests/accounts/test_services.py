@@ -284,6 +284,24 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
         self.assertEqual(first.pk, second.pk)
         self.assertEqual(len(callbacks), 1)
 
+    def test_a_stuck_job_is_abandoned_after_ten_minutes(self):
+        import datetime as dt
+
+        from django.utils import timezone
+
+        account = self.registered_account()
+        with self.captureOnCommitCallbacks(execute=False):
+            stuck = request_synchronization(account, self.alice)
+        Synchronization.objects.filter(pk=stuck.pk).update(
+            status=SyncStatus.RUNNING, started=timezone.now() - dt.timedelta(minutes=11)
+        )
+        with self.captureOnCommitCallbacks(execute=False):
+            fresh = request_synchronization(account, self.alice)
+        self.assertNotEqual(fresh.pk, stuck.pk)
+        stuck.refresh_from_db()
+        self.assertEqual(stuck.status, SyncStatus.FAILED)
+        self.assertIn("Interrupted", stuck.error)
+
     def test_viewers_and_strangers_cannot_synchronize(self):
         account = self.registered_account()
         for user in (self.victor, self.bob):

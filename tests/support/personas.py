@@ -11,6 +11,7 @@ not registered with CSC (tests that need a registration use tests.support.csc).
 """
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.test import TestCase
 
 from accounts.choices import AccountRole, SystemRole
@@ -20,13 +21,26 @@ from accounts.services import create_local_account
 PASSWORD = "Correct-Horse-Battery-9"
 
 
+_hashes: dict[str, str] = {}
+
+
+def _hashed(password: str) -> str:
+    """Hash each persona password once per test process (hashing is slow on purpose)."""
+    if password not in _hashes:
+        _hashes[password] = make_password(password)
+    return _hashes[password]
+
+
 def make_user(username, system_role=SystemRole.SYSTEM_USER, *, password=PASSWORD):
     """A user with a system role (System Administrator users are Django superusers)."""
-    User = get_user_model()
-    if system_role == SystemRole.SYSTEM_ADMIN:
-        user = User.objects.create_superuser(username, f"{username}@example.com", password)
-    else:
-        user = User.objects.create_user(username, f"{username}@example.com", password)
+    admin = system_role == SystemRole.SYSTEM_ADMIN
+    user = get_user_model().objects.create(
+        username=username,
+        email=f"{username}@example.com",
+        password=_hashed(password),
+        is_superuser=admin,
+        is_staff=admin,
+    )
     UserProfile.objects.create(user=user, system_role=system_role)
     return user
 
