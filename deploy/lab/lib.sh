@@ -122,3 +122,15 @@ render() {
   done
   printf '%s\n' "$text"
 }
+
+# vip_holder: n1|n2 whose public interface carries the VIP
+vip_holder() {
+  local n
+  for n in $NODES; do
+    if ip -n "$(node_ns "$n")" -br addr show dev eth0 2>/dev/null | grep -qw "$VIP/$PUBLIC_PREFIXLEN"; then
+      echo "$n"
+      return 0
+    fi
+  done
+  return 1
+}

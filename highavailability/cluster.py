@@ -1,0 +1,472 @@
+"""What one node knows and does about the cluster, without the database.
+
+Everything here runs on a node (the console commands) and reads the node's own truth:
+`crm_mon --output-as=xml` for membership and roles, PostgreSQL's own views through
+`psql` on the local socket for replication, `pg_controldata` for the stopped instance.
+No text meant for humans is scraped.
+
+The daemons are started the way a host without systemd needs it: corosync and pacemakerd
+detached, with pid files under /run (a node of the lab has its own /run).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import conf
+
+Say = Callable[[str], None]
+
+
+class ClusterError(Exception):
+    """An operation cannot go on; the message names the fix."""
+
+
+# --- configuration on disk -------------------------------------------------------------
+
+
+def ha_enabled() -> bool:
+    """A node is part of a cluster while its corosync configuration exists."""
+    return conf.COROSYNC_CONF.exists()
+
+
+@dataclass
+class ClusterNode:
+    name: str
+    nodeid: int
+    cluster_addr: str
+
+
+def configured_nodes() -> list[ClusterNode]:
+    """The nodelist of corosync.conf (name, id, cluster/heartbeat address)."""
+    nodes: list[ClusterNode] = []
+    current: dict[str, str] | None = None
+    depth = 0
+    for raw in conf.COROSYNC_CONF.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.endswith("{"):
+            depth += 1
+            if line.startswith("node ") or line == "node {":
+                current = {}
+            continue
+        if line == "}":
+            depth -= 1
+            if current is not None:
+                nodes.append(
+                    ClusterNode(
+                        name=current.get("name", ""),
+                        nodeid=int(current.get("nodeid", "0")),
+                        cluster_addr=current.get("ring0_addr", ""),
+                    )
+                )
+                current = None
+            continue
+        if current is not None and ":" in line:
+            key, value = (part.strip() for part in line.split(":", 1))
+            current[key] = value
+    return nodes
+
+
+# --- daemons ----------------------------------------------------------------------------
+
+
+def _pid(name: str) -> int | None:
+    path = conf.RUN_DIR / f"{name}.pid"
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def daemon_running(name: str) -> bool:
+    return _pid(name) is not None
+
+
+def cluster_running() -> bool:
+    return daemon_running("pacemakerd")
+
+
+def _spawn(name: str, argv: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+        )
+    (conf.RUN_DIR / f"{name}.pid").write_text(f"{proc.pid}\n")
+
+
+def _wait(predicate: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def start_daemons(say: Say) -> None:
+    """corosync, then (when configured) corosync-qdevice, then pacemaker."""
+    if daemon_running("corosync"):
+        say("corosync is already running")
+    else:
+        say("Starting Cluster (corosync)...")
+        _spawn("corosync", ["corosync", "-f"], Path("/var/log/corosync/corosync.out"))
+
+    def corosync_ready() -> bool:
+        return subprocess.run(["corosync-cfgtool", "-s"], capture_output=True).returncode == 0
+
+    if not _wait(corosync_ready, 15):
+        raise ClusterError("corosync did not start: see /var/log/corosync/corosync.log")
+    if "model: net" in conf.COROSYNC_CONF.read_text() and not daemon_running("corosync-qdevice"):
+        say("Starting Cluster (corosync-qdevice)...")
+        Path("/run/corosync-qdevice").mkdir(exist_ok=True)
+        _spawn(
+            "corosync-qdevice", ["corosync-qdevice", "-f"], Path("/var/log/corosync/qdevice.out")
+        )
+    if daemon_running("pacemakerd"):
+        say("pacemaker is already running")
+    else:
+        say("Starting Cluster (pacemaker)...")
+        _spawn(
+            "pacemakerd",
+            ["pacemakerd"],
+            Path("/var/log/pacemaker/pacemakerd.out"),
+            env={"PCMK_logfacility": "none"},
+        )
+
+
+def _stop(name: str, seconds: float) -> None:
+    pid = _pid(name)
+    if pid is None:
+        (conf.RUN_DIR / f"{name}.pid").unlink(missing_ok=True)
+        return
+    os.kill(pid, signal.SIGTERM)
+    if not _wait(lambda: not _alive(pid), seconds):
+        raise ClusterError(f"{name} did not stop within {seconds:.0f} s")
+    (conf.RUN_DIR / f"{name}.pid").unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def stop_daemons(say: Say) -> None:
+    """pacemaker first (its resources move away or stop), then qdevice and corosync."""
+    say("Stopping Cluster (pacemaker)...")
+    _stop("pacemakerd", 180)
+    if daemon_running("corosync-qdevice"):
+        _stop("corosync-qdevice", 30)
+    say("Stopping Cluster (corosync)...")
+    _stop("corosync", 60)
+
+
+# --- cluster state (crm_mon XML) ----------------------------------------------------------
+
+
+@dataclass
+class NodeState:
+    name: str
+    online: bool
+    role: str = ""  # Promoted / Unpromoted / "" (database not running there)
+
+
+@dataclass
+class ClusterState:
+    nodes: list[NodeState] = field(default_factory=list)
+    vip_node: str | None = None
+    quorate: bool = False
+    dc: str | None = None
+
+    def node(self, name: str) -> NodeState | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    @property
+    def promoted(self) -> str | None:
+        return next((n.name for n in self.nodes if n.role == "Promoted"), None)
+
+
+def cluster_state() -> ClusterState:
+    """Membership, database roles and VIP owner from `crm_mon --output-as=xml`."""
+    proc = subprocess.run(
+        ["crm_mon", "--one-shot", "--output-as=xml", "--include=summary,nodes,resources"],
+        capture_output=True,
+        text=True,
+        timeout=15,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise ClusterError("Error: cluster is not currently running on this node")
+    return parse_crm_mon(proc.stdout)
+
+
+def parse_crm_mon(xml_text: str) -> ClusterState:
+    root = ET.fromstring(xml_text)  # noqa: S314 - output of the local crm_mon, not user input
+    state = ClusterState()
+    dc = root.find("./summary/current_dc")
+    if dc is not None:
+        state.dc = dc.get("name")
+        state.quorate = dc.get("with_quorum") == "true"
+    for node in root.findall("./nodes/node"):
+        state.nodes.append(
+            NodeState(name=node.get("name", ""), online=node.get("online") == "true")
+        )
+    for rsc in root.iter("resource"):
+        agent = rsc.get("resource_agent", "")
+        hosts = [n.get("name") for n in rsc.findall("node")]
+        if not hosts or rsc.get("active") != "true" or rsc.get("failed") == "true":
+            continue
+        if agent.endswith(":pgsqlms"):
+            entry = state.node(hosts[0])
+            if entry is not None:
+                entry.role = rsc.get("role", "")
+        elif agent.endswith(":IPaddr2"):
+            state.vip_node = hosts[0]
+    return state
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+def _psql(sql: str, host: str | None = None, timeout: float = 10) -> list[list[str]]:
+    """Rows of a query as postgres on the local socket (or `host`); unit separator splits."""
+    argv = [
+        "runuser", "-u", "postgres", "--",
+        str(conf.PG_BIN / "psql"),
+        "-h", host or conf.PG_SOCKET_DIR,
+        "-p", str(conf.PG_PORT),
+        "-U", "postgres",
+        "-d", "postgres",
+        "-XAtq", "-F", "\x1f",
+        "-v", "ON_ERROR_STOP=1",
+        "-c", sql,
+    ]  # fmt: skip
+    env = {**os.environ, "PGCONNECT_TIMEOUT": "2"}
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+    if proc.returncode != 0:
+        raise ClusterError(proc.stderr.strip() or "psql failed")
+    return [line.split("\x1f") for line in proc.stdout.splitlines() if line]
+
+
+def db_running() -> bool:
+    pg_ctl = [str(conf.PG_BIN / "pg_ctl"), "-D", str(conf.PG_DATA), "status"]
+    return (
+        subprocess.run(["runuser", "-u", "postgres", "--", *pg_ctl], capture_output=True).returncode
+        == 0
+    )
+
+
+@dataclass
+class ReplicationPeer:
+    application_name: str
+    client_addr: str
+    backend_start: str
+    state: str
+    sync_state: str
+    write_lag: str
+    flush_lag: str
+    replay_lag: str
+
+
+@dataclass
+class DatabaseState:
+    in_recovery: bool
+    standbys: list[ReplicationPeer] = field(default_factory=list)
+    sender_host: str = ""
+    last_replayed: str = ""
+    receiver_status: str = ""
+    synchronous_standby_names: str = ""
+
+
+def database_state() -> DatabaseState:
+    """Role, pg_stat_replication (on a primary) or the WAL receiver and replay location."""
+    ((in_recovery, sync_names),) = _psql(
+        "select pg_is_in_recovery(), current_setting('synchronous_standby_names')"
+    )
+    state = DatabaseState(in_recovery=in_recovery == "t", synchronous_standby_names=sync_names)
+    if not state.in_recovery:
+        for row in _psql(
+            "select application_name, coalesce(host(client_addr), ''),"
+            " to_char(backend_start at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS'),"
+            " state, sync_state, coalesce(write_lag::text, '00:00:00'),"
+            " coalesce(flush_lag::text, '00:00:00'), coalesce(replay_lag::text, '00:00:00')"
+            " from pg_stat_replication order by application_name"
+        ):
+            state.standbys.append(ReplicationPeer(*row))
+    else:
+        ((replayed,),) = _psql("select coalesce(pg_last_wal_replay_lsn()::text, '')")
+        state.last_replayed = replayed
+        rows = _psql("select coalesce(sender_host, ''), status from pg_stat_wal_receiver")
+        if rows:
+            state.sender_host, state.receiver_status = rows[0]
+    return state
+
+
+def controldata_state() -> str:
+    """'shut down', 'shut down in recovery', 'in production', 'in archive recovery', ..."""
+    proc = subprocess.run(
+        [str(conf.PG_BIN / "pg_controldata"), str(conf.PG_DATA)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LC_ALL": "C"},
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("Database cluster state:"):
+            return line.split(":", 1)[1].strip()
+    raise ClusterError(f"cannot read the database control file in {conf.PG_DATA}")
+
+
+def current_primary() -> str | None:
+    """The VIP when a writable primary answers behind it, else None."""
+    try:
+        ((recovery,),) = _psql("select pg_is_in_recovery()", host=conf.VIP, timeout=5)
+    except (ClusterError, subprocess.TimeoutExpired, ValueError):
+        return None
+    return conf.VIP if recovery == "f" else None
+
+
+def _as_postgres(argv: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["runuser", "-u", "postgres", "--", *argv], capture_output=True, text=True, timeout=timeout
+    )
+
+
+CLEAN_STATES = {"shut down in recovery"}
+
+
+def repair_database(say: Say) -> bool:
+    """Bring a stopped instance into the state PAF accepts for a standby.
+
+    A node whose PostgreSQL stopped uncleanly (a crash, a power loss, fencing) or that was a
+    primary while the other node took over has a diverged or unfinished timeline; PAF would
+    leave it FAILED. It is rewound from the current primary with pg_rewind, or re-cloned
+    with pg_basebackup when rewinding is impossible, then replayed once as a standby so its
+    control file reads "shut down in recovery". Returns True when a repair was made.
+    """
+    if db_running():
+        return False
+    state = controldata_state()
+    if state in CLEAN_STATES:
+        return False
+    primary = current_primary()
+    if primary is None:
+        if state == "shut down":
+            return False  # the last primary of a stopped cluster: it will be promoted as is
+        raise ClusterError(
+            f"PostgreSQL on this node stopped as '{state}' and no primary answers at {conf.VIP}: "
+            "start the cluster on the other node first, then run ha_cluster_start here again"
+        )
+    say(
+        f"Database on this node stopped as '{state}' while {primary} serves as the primary:"
+        " repairing"
+    )
+    source = f"host={primary} port={conf.PG_PORT} user=postgres dbname=postgres connect_timeout=5"
+    say(f"Rewinding the database from the current primary ({primary}) with pg_rewind...")
+    rewind = _as_postgres(
+        [str(conf.PG_BIN / "pg_rewind"), "-D", str(conf.PG_DATA), f"--source-server={source}"]
+    )
+    if rewind.returncode == 0:
+        output = rewind.stdout + rewind.stderr
+        if "no rewind required" in output:
+            say("pg_rewind: no rewind required (same timeline)")
+        else:
+            say("pg_rewind: done, the database follows the primary's timeline")
+    else:
+        reason = (rewind.stderr.strip() or rewind.stdout.strip()).splitlines()
+        say(
+            f"pg_rewind is impossible ({reason[-1] if reason else 'failed'}):"
+            " re-cloning the database"
+        )
+        _reclone(source, say)
+    _settle_as_standby(say)
+    return True
+
+
+def _reclone(source: str, say: Say) -> None:
+    aside = conf.PG_DATA.with_name(conf.PG_DATA.name + ".diverged")
+    shutil.rmtree(aside, ignore_errors=True)
+    conf.PG_DATA.rename(aside)
+    say(f"Copying the database from the primary with pg_basebackup (old copy kept in {aside})...")
+    proc = _as_postgres(
+        [
+            str(conf.PG_BIN / "pg_basebackup"),
+            "-d",
+            source,
+            "-D",
+            str(conf.PG_DATA),
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+        ]
+    )
+    if proc.returncode != 0:
+        raise ClusterError(f"pg_basebackup failed: {proc.stderr.strip()}")
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _settle_as_standby(say: Say) -> None:
+    signal_file = conf.PG_DATA / "standby.signal"
+    signal_file.touch()
+    shutil.chown(signal_file, "postgres", "postgres")
+    say("Replaying as a standby once...")
+    pg_ctl = str(conf.PG_BIN / "pg_ctl")
+    start = _as_postgres(
+        [pg_ctl, "-D", str(conf.PG_DATA), "-w", "-t", "300", "-l", "/dev/null", "start"]
+    )
+    if start.returncode != 0:
+        raise ClusterError(
+            f"the repaired database did not start: {start.stderr.strip() or start.stdout.strip()}"
+        )
+    _as_postgres([pg_ctl, "-D", str(conf.PG_DATA), "-w", "-m", "fast", "stop"])
+    state = controldata_state()
+    if state not in CLEAN_STATES:
+        raise ClusterError(
+            f"the repaired database reads '{state}' instead of 'shut down in recovery'"
+        )
+    say("Database repaired: it will rejoin as the standby")
+
+
+def start_database_standalone(say: Say) -> None:
+    """After teardown: the node's database runs on its own, writable, outside the cluster."""
+    (conf.PG_DATA / "standby.signal").unlink(missing_ok=True)
+    if db_running():
+        return
+    say("Starting the database as a stand-alone server...")
+    pg_ctl = str(conf.PG_BIN / "pg_ctl")
+    proc = _as_postgres(
+        [pg_ctl, "-D", str(conf.PG_DATA), "-w", "-t", "300", "-l", "/dev/null", "start"]
+    )
+    if proc.returncode != 0:
+        raise ClusterError(
+            f"the database did not start: {proc.stderr.strip() or proc.stdout.strip()}"
+        )
+
+
+def remove_configuration(say: Say) -> None:
+    """Forget the cluster on this node: corosync key and configuration, the CIB."""
+    for path in (conf.COROSYNC_CONF, conf.COROSYNC_CONF.with_name("authkey")):
+        path.unlink(missing_ok=True)
+    cib_dir = conf.CIB_DIR
+    if cib_dir.is_dir():
+        for item in cib_dir.iterdir():
+            if item.is_file():
+                item.unlink()
+    say("Cluster configuration removed from this node")

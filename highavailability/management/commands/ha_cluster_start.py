@@ -1,0 +1,20 @@
+"""ha_cluster_start: start the cluster on this node, repairing a diverged database first."""
+
+from highavailability import cluster
+
+from ._base import HACommand
+
+
+class Command(HACommand):
+    help = (
+        "Start the cluster on this node. A database that stopped uncleanly (crash, power loss) "
+        "or diverged from the current primary is repaired with pg_rewind (or re-cloned) first."
+    )
+
+    def handle(self, *args, **options):
+        self.require_ha()
+        if cluster.cluster_running():
+            self.say("Cluster is already running on this node")
+            return
+        cluster.repair_database(self.say)
+        cluster.start_daemons(self.say)

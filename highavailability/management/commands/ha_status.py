@@ -1,0 +1,89 @@
+"""ha_status: PCSD Status, Daemon Status and Database Replication Status of this node."""
+
+from highavailability import cluster
+
+from ._base import HACommand
+
+NOT_RUNNING = "Error: cluster is not currently running on this node"
+
+
+class Command(HACommand):
+    help = "Show the cluster nodes, the cluster daemons and the database replication state."
+
+    def handle(self, *args, **options):
+        if not cluster.ha_enabled():
+            self.say("HA is not enabled.")
+            return
+        nodes = cluster.configured_nodes()
+        self.say("PCSD Status:")
+        if cluster.cluster_running():
+            state = cluster.cluster_state()
+            for node in nodes:
+                seen = state.node(node.name)
+                self.say(f"  {node.name}: {'Online' if seen and seen.online else 'Offline'}")
+        else:
+            self.say(NOT_RUNNING)
+        self.say("")
+        self.say("Daemon Status:")
+        for name, daemon in (
+            ("corosync", "corosync"),
+            ("pacemaker", "pacemakerd"),
+            ("pcsd", "pacemakerd"),
+        ):
+            active = "active" if cluster.daemon_running(daemon) else "inactive"
+            self.say(f"  {name}: {active}/enabled")
+        self.say("")
+        self.say("Database Replication Status:")
+        if not cluster.db_running():
+            self.say("DB service not currently running.")
+            return
+        db = cluster.database_state()
+        peers = {n.cluster_addr: n.name for n in nodes}
+        if not db.in_recovery:
+            targets = ", ".join(f"{s.application_name} ({s.client_addr})" for s in db.standbys)
+            self.say(
+                "Database is currently the replication master"
+                + (f" - Replicating to {targets}" if targets else " - No standby is replicating")
+            )
+            self.say("")
+            self.say("Replication to slave:")
+            header = (
+                "client_addr",
+                "backend_start",
+                "state",
+                "write_lag",
+                "flush_lag",
+                "replay_lag",
+            )
+            rows = [
+                (s.client_addr, s.backend_start, s.state, s.write_lag, s.flush_lag, s.replay_lag)
+                for s in db.standbys
+            ]
+            self.table(header, rows)
+        else:
+            source = peers.get(db.sender_host) or self.primary_name(nodes)
+            self.say(
+                "Database is currently the replication slave - "
+                f"Replicating from {source} ({db.sender_host or 'not connected'})"
+            )
+            self.say("")
+            self.say("Replication from master:")
+            self.table(
+                ("last_replayed_location", "receiver_status"),
+                [(db.last_replayed, db.receiver_status or "stopped")],
+            )
+
+    def primary_name(self, nodes) -> str:
+        try:
+            promoted = cluster.cluster_state().promoted
+        except cluster.ClusterError:
+            promoted = None
+        return promoted or "the primary"
+
+    def table(self, header, rows) -> None:
+        widths = [max(len(str(v)) for v in col) for col in zip(header, *rows, strict=True)]
+        self.say(" " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+        self.say("-" + "-+-".join("-" * w for w in widths) + "-")
+        for row in rows:
+            self.say(" " + " | ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+        self.say(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
