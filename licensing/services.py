@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
+import uuid
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -14,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.choices import EventCategory, EventResult
-from accounts.models import PurchasedLicense, VirtualAccount
+from accounts.models import LocalAccount, PurchasedLicense, VirtualAccount
 from accounts.services import record_event
 
 from . import pki
@@ -60,6 +62,35 @@ def host_common_name() -> str:
     from security.services import host_common_name as current
 
     return current()
+
+
+CACHE_SECONDS = 2.0
+_cached: dict = {}
+
+
+def _cache(name, ttl, load):
+    """A per-process value refreshed every ttl seconds (hot path of the gateway)."""
+    entry = _cached.get(name)
+    now = time.monotonic()
+    if settings.TESTING:  # each test has its own rows
+        ttl = 0
+    if entry is None or now - entry[0] > ttl:
+        entry = (now, load())
+        _cached[name] = entry
+    return entry[1]
+
+
+def _cached_ca() -> ProductCA:
+    return _cache("ca", CACHE_SECONDS, product_ca)
+
+
+def _cached_host_common_name() -> str:
+    return _cache("hcn", CACHE_SECONDS, host_common_name)
+
+
+def _cached_chain(ca: ProductCA) -> list[str]:
+    key = f"chain:{ca.pk}:{ca.updated}"
+    return _cache(key, 3600, lambda: product_ca_chain(ca))
 
 
 def product_ca() -> ProductCA:
@@ -154,6 +185,7 @@ def install_product_ca_certificate(cert_pem: str, chain_pem: str = "", *, host_c
         except pki.CertificateError as exc:
             raise LicensingError(f"The chain does not verify: {exc}") from None
     name = host_common_name or _name_of_ca(cert) or ca.host_common_name
+    _cached.clear()
     with transaction.atomic():
         ProductCA.objects.filter(pk=ca.pk).update(
             certificate_pem=pki.pem(cert),
@@ -266,24 +298,57 @@ def instance_name(pid: str, sn: str) -> str:
     return f"UDI_PID:{pid}; UDI_SN:{sn}"
 
 
-def _token_for_registration(value: str) -> RegistrationToken:
-    token = (
-        RegistrationToken.objects.select_related("virtual_account__account")
-        .filter(token=value)
-        .first()
-    )
-    if token is None:
+TOKEN_SQL = (
+    "SELECT t.id, t.virtual_account_id, va.account_id, a.status, t.revoked, t.expires,"
+    " t.max_uses, t.uses FROM licensing_registrationtoken t"
+    " JOIN accounts_virtualaccount va ON va.id = t.virtual_account_id"
+    " JOIN accounts_localaccount a ON a.id = va.account_id WHERE t.token = %s"
+)
+RETIRE_SQL = (
+    "UPDATE licensing_productinstance SET status = 'deregistered'"
+    " WHERE udi_pid = %s AND udi_sn = %s AND status = 'registered' RETURNING id"
+)
+# The token's use is counted in the same statement that creates the instance: no row is
+# written unless the token is still usable, and the token row stays locked only until commit.
+INSERT_SQL = (
+    "WITH t AS (UPDATE licensing_registrationtoken SET uses = uses + 1 WHERE id = %s"
+    " AND revoked IS NULL AND expires > %s AND (max_uses IS NULL OR uses < max_uses)"
+    " RETURNING id)"
+    " INSERT INTO licensing_productinstance (uuid, virtual_account_id, name, udi_pid, udi_sn,"
+    " hostname, product_type, software_version, token_id, status, certificate_serial,"
+    " certificate_pem, certificate_expires, out_of_compliance, registered, last_contact)"
+    " SELECT %s, %s, %s, %s, %s, %s, %s, %s, t.id, 'registered', %s, %s, %s, false, %s, %s"
+    " FROM t RETURNING id"
+)
+
+
+@dataclass
+class _Token:
+    id: int
+    virtual_account_id: int
+    account_id: int
+
+
+def _token_for_registration(value: str) -> _Token:
+    with connection.cursor() as cursor:
+        cursor.execute(TOKEN_SQL, [value])
+        row = cursor.fetchone()
+    if row is None:
         raise EnvelopeError(403, "invalid_token", "registration token is not valid")
-    status = token.status
-    if status.value != "active":
-        raise EnvelopeError(403, f"token_{status.value}", f"registration token is {status.value}")
-    if token.virtual_account.account.status != "active":
+    token_id, va_id, account_id, account_status, revoked, expires, max_uses, uses = row
+    if revoked is not None:
+        raise EnvelopeError(403, "token_revoked", "registration token is revoked")
+    if expires <= timezone.now():
+        raise EnvelopeError(403, "token_expired", "registration token is expired")
+    if max_uses is not None and uses >= max_uses:
+        raise EnvelopeError(403, "token_exhausted", "registration token is exhausted")
+    if account_status != "active":
         raise EnvelopeError(403, "account_inactive", "the local account is not active")
-    return token
+    return _Token(token_id, va_id, account_id)
 
 
 def _check_ca_name(ca: ProductCA) -> None:
-    current = host_common_name()
+    current = _cached_host_common_name()
     if ca.host_common_name != current:
         raise EnvelopeError(
             409,
@@ -296,7 +361,7 @@ def _check_ca_name(ca: ProductCA) -> None:
 def _certificate_body(cert, ca: ProductCA) -> dict:
     return {
         "certificate": pki.pem(cert),
-        "chain": product_ca_chain(ca),
+        "chain": _cached_chain(ca),
         "serialNumber": format(cert.serial_number, "x"),
         "notAfter": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "renewAfter": (cert.not_valid_before_utc + dt.timedelta(days=RENEW_AFTER_DAYS)).strftime(
@@ -306,63 +371,76 @@ def _certificate_body(cert, ca: ProductCA) -> dict:
 
 
 def register_product(message: Message) -> GatewayResult:
-    """Register a product: token + CSR → ID certificate; the product instance is created."""
+    """Register a product: token + CSR → ID certificate; the product instance is created.
+
+    The hot path of the Transport Gateway: one read, then one transaction of three
+    statements (retire a previous registration of the UDI, create the instance while
+    counting the token's use, write the event).
+    """
     body = message.body
     token = _token_for_registration(body["token"])
     try:
         csr = pki.load_csr(body["csr"])
     except pki.CertificateError as exc:
         raise EnvelopeError(400, "invalid_csr", str(exc)) from None
-    ca = product_ca()
+    ca = _cached_ca()
     _check_ca_name(ca)
     cert = pki.issue_id_certificate(csr, _ca_key(ca), ca.certificate_pem, body["pid"], body["sn"])
-    va = token.virtual_account
     now = timezone.now()
     name = instance_name(body["pid"], body["sn"])
+    instance_uuid = uuid.uuid4()
+    serial = format(cert.serial_number, "x")
+    cert_pem = pki.pem(cert)
     with transaction.atomic():
-        previous = list(
-            ProductInstance.objects.select_for_update()
-            .filter(udi_pid=body["pid"], udi_sn=body["sn"], status=InstanceStatus.REGISTERED)
-            .select_related("virtual_account")
-        )
-        for old in previous:
-            _release(old, InstanceStatus.DEREGISTERED)
-        instance = ProductInstance.objects.create(
-            virtual_account=va,
-            name=name,
-            udi_pid=body["pid"],
-            udi_sn=body["sn"],
-            hostname=body["hostname"],
-            product_type=body["product_type"],
-            software_version=body["software_version"],
-            token=token,
-            certificate_serial=format(cert.serial_number, "x"),
-            certificate_pem=pki.pem(cert),
-            certificate_expires=cert.not_valid_after_utc,
-            registered=now,
-            last_contact=now,
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(RETIRE_SQL, [body["pid"], body["sn"]])
+            retired = [row[0] for row in cursor.fetchall()]
+            for old in ProductInstance.objects.filter(pk__in=retired):
+                _set_usage(old, [], replace=True)
+            cursor.execute(
+                INSERT_SQL,
+                [
+                    token.id,
+                    now,
+                    instance_uuid,
+                    token.virtual_account_id,
+                    name,
+                    body["pid"],
+                    body["sn"],
+                    body["hostname"],
+                    body["product_type"],
+                    body["software_version"],
+                    serial,
+                    cert_pem,
+                    cert.not_valid_after_utc,
+                    now,
+                    now,
+                ],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                raise EnvelopeError(403, "token_exhausted", "registration token is exhausted")
         record_event(
             EventCategory.LICENSING,
             "product_registered",
-            f"Product instance {name} registered" + (" (re-registration)" if previous else ""),
-            account=va.account,
+            f"Product instance {name} registered" + (" (re-registration)" if retired else ""),
+            account=LocalAccount(pk=token.account_id),
             username=body["hostname"] or name,
-            virtual_account=va.pk,
-            instance=str(instance.uuid),
+            virtual_account=token.virtual_account_id,
+            instance=str(instance_uuid),
         )
-        # Last, so the token row is locked only until commit.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE licensing_registrationtoken SET uses = uses + 1 WHERE id = %s "
-                "AND revoked IS NULL AND expires > %s AND (max_uses IS NULL OR uses < max_uses)",
-                [token.pk, now],
-            )
-            if cursor.rowcount != 1:
-                raise EnvelopeError(403, "token_exhausted", "registration token is exhausted")
+    instance = ProductInstance(
+        pk=row[0],
+        uuid=instance_uuid,
+        virtual_account_id=token.virtual_account_id,
+        name=name,
+        udi_pid=body["pid"],
+        udi_sn=body["sn"],
+        certificate_serial=serial,
+    )
     return GatewayResult(
         instance,
-        {"instance": str(instance.uuid), "name": name, **_certificate_body(cert, ca)},
+        {"instance": str(instance_uuid), "name": name, **_certificate_body(cert, ca)},
     )
 
 

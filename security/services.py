@@ -683,15 +683,16 @@ def _host_only(host: str) -> str:
     return host.rstrip(".")
 
 
-def check_registration_name(host: str, account=None) -> None:
+def check_registration_name(host: str | None, account=None) -> None:
     """Refuse a product registration addressed to a name this server cannot yet answer for.
 
-    `host` is the name the product used (the Host header); `account` is the token's local
-    account. Raises RegistrationRefused with a message for the product's operator.
+    `host` is the name the product used (the Host header; None: the Host Common Name);
+    `account` is the token's local account. Raises RegistrationRefused with a message for
+    the product's operator.
     """
     row = HostCommonName.objects.filter(pk=SINGLETON).first()
     current = row.name if row else default_host_common_name()
-    name = _host_only(host)
+    name = current if host is None else _host_only(host)
     if row and row.previous and name == row.previous and name != current:
         urls = product_urls(account.name if account else "<account>", current)
         raise RegistrationRefused(

@@ -136,3 +136,35 @@ class HostCommonNameChangeTests(TestCase):
                 action="product_certificate_resynchronized", account=self.account_a
             )
         )
+
+
+@override_settings(HOST_COMMON_NAME="10.0.0.5", PRODUCT_URL_PORT=443, NETWORK_DUAL_STACK=False)
+class GatewayRegistrationTests(TestCase):
+    """The Transport Gateway refuses registration for an account that has not synchronized."""
+
+    @classmethod
+    def setUpTestData(cls):
+        from tests.support.personas import build_personas
+
+        build_personas(cls)
+
+    def test_flagged_account_is_refused_other_account_is_not(self):
+        from licensing import services as licensing
+        from licensing.simulator import Device, GatewayRefused
+        from tests.licensing.support import gateway_client, token_for
+
+        services.set_host_common_name("ssm.example.com", by_user=self.admin)
+        licensing.product_ca()  # issued for the new name already (first use after the change)
+        services._clear_resynchronization(self.account_b, "ssm.example.com")
+        client = gateway_client()
+        with self.assertRaises(GatewayRefused) as refused:
+            client.register(
+                Device.named("pi37"), token_for(self.account_a.default_virtual_account).token
+            )
+        self.assertEqual(refused.exception.status, 409)
+        self.assertIn("resynchronization_required", str(refused.exception))
+        self.assertIn("synchronize local account AccountA", str(refused.exception))
+        answer = client.register(
+            Device.named("cucm-pub-30"), token_for(self.account_b.default_virtual_account).token
+        )
+        self.assertIn("certificate", answer)
