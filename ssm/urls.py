@@ -29,6 +29,7 @@ urlpatterns = [
     path("oauth/token", licensing_api_views.oauth_token, name="oauth-token"),
     path("api/v1/", include("licensing.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
+    path("api/v1/", include("security.api.urls")),
     path("django-admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

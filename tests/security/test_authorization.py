@@ -99,6 +99,11 @@ DESIGNED = {
     "accounts-api:account-request-reject": ("deny", "405", "405", "405", "405", "405"),
     "accounts-api:synchronization-list": ("deny", "ok", "ok", "ok", "ok", "ok"),
     "accounts-api:synchronization-detail": ("deny", "ok", "ok", "ok", "ok", "404"),
+    # Security API: system administrators only.
+    "security-api:host-common-name": ("deny", "ok", "deny", "deny", "deny", "deny"),
+    "security-api:browser-certificate": ("deny", "ok", "deny", "deny", "deny", "deny"),
+    "security-api:ca-certificate-list": ("deny", "ok", "deny", "deny", "deny", "deny"),
+    "security-api:ca-certificate-detail": ("deny", "ok", "deny", "deny", "deny", "deny"),
 }
 
 # Routes anyone may open without logging in (log-in, reset link, product endpoints).
@@ -155,6 +160,7 @@ class AuthorizationMatrixTests(TestCase):
             "licensing:inventory": {"subtab": "general"},
             "security:browser-csr-download": {"pk": cls.csr.pk},
             "security:ca-certificate-delete": {"pk": cls.ca_row.pk},
+            "security-api:ca-certificate-detail": {"pk": cls.ca_row.pk},
             "widget": {"slug": "settings"},
         }
         cls.default_arguments = {
