@@ -390,6 +390,26 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
         with self.assertRaisesMessage(csc_client.CscRefused, "not a PEM-encoded"):
             csc_client.sign_product_ca_csr(account, "garbage")
 
+    def test_sync_after_a_host_common_name_change_reissues_the_product_certificate(self):
+        from licensing.services import product_ca
+        from security.services import resynchronization_required, set_host_common_name
+
+        account = self.registered_account()
+        self.sync(account)
+        set_host_common_name("ssm.example.com", by_user=self.admin)
+        self.assertTrue(resynchronization_required(account))
+        job = self.sync(account)
+        self.assertEqual(job.status, SyncStatus.SUCCEEDED, job.error)
+        self.assertIn(
+            "Product certificate re-issued for the Host Common Name",
+            [line["message"] for line in job.log],
+        )
+        self.assertFalse(resynchronization_required(account))
+        ca = product_ca()
+        self.assertEqual(ca.host_common_name, "ssm.example.com")
+        issuer = x509.load_pem_x509_certificate(ca.certificate_pem.encode()).issuer
+        self.assertIn("Cisco Software Central Mock Root CA", issuer.rfc4514_string())
+
     def test_delete_account_removes_it_here_and_in_csc(self):
         account = self.registered_account()
         self.sync(account)
