@@ -86,6 +86,20 @@ class PasswordPolicyForm(forms.ModelForm):
         fields = ["min_length", "history", "max_age_days", "lockout_threshold", "lockout_minutes"]
 
 
+class AdminSetPasswordForm(forms.Form):
+    """An administrator sets a user's password (checked against the policy)."""
+
+    username = forms.CharField(label="User", max_length=150)
+    new_password1 = forms.CharField(label="New password", widget=forms.PasswordInput)
+    new_password2 = forms.CharField(label="New password again", widget=forms.PasswordInput)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password1") != data.get("new_password2"):
+            raise forms.ValidationError("The two passwords differ.")
+        return data
+
+
 class LockoutAuthenticationForm(AuthenticationForm):
     """The log-in form; says so when the user is locked after repeated failures."""
 

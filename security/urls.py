@@ -34,5 +34,10 @@ urlpatterns = [
     ),
     path("account-password/", views.AccountPasswordView.as_view(), name="account-password"),
     path("account-password/unlock/", views.UserUnlockView.as_view(), name="user-unlock"),
+    path(
+        "account-password/set-password/",
+        views.UserPasswordSetView.as_view(),
+        name="user-password-set",
+    ),
     path("event-log/", views.SecurityEventLogView.as_view(), name="event-log"),
 ]

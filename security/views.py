@@ -15,6 +15,7 @@ from accounts.models import Event
 
 from . import services
 from .forms import (
+    AdminSetPasswordForm,
     BrowserCsrForm,
     CACertificateForm,
     CertificateUploadForm,
@@ -209,6 +210,7 @@ class AccountPasswordView(SecurityAdminMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("form", PasswordPolicyForm(instance=services.password_policy()))
+        kwargs.setdefault("set_password_form", AdminSetPasswordForm())
         return super().get_context_data(locked=services.locked_out_users(), **kwargs)
 
     def post(self, request):
@@ -234,6 +236,32 @@ class UserUnlockView(SecurityAdminMixin, View):
             messages.success(request, f"User {username} unlocked.")
         else:
             messages.info(request, f"User {username} was not locked.")
+        return redirect("security:account-password")
+
+
+class UserPasswordSetView(AccountPasswordView):
+    """An administrator sets another user's password."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        from django.contrib.auth import get_user_model
+
+        form = AdminSetPasswordForm(request.POST)
+        if not form.is_valid():
+            return self.invalid(
+                {"set_password_form": form}, " ".join(form.non_field_errors()) or "Check the form."
+            )
+        user = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
+        if user is None:
+            return self.invalid({"set_password_form": form}, "No such user.")
+        try:
+            services.set_password_by_admin(
+                user, form.cleaned_data["new_password1"], by_user=request.user
+            )
+        except ValidationError as exc:
+            return self.invalid({"set_password_form": form}, exc)
+        messages.success(request, f"Password of {user.username} set.")
         return redirect("security:account-password")
 
 

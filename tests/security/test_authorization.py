@@ -52,6 +52,7 @@ DESIGNED = {
     "security:ca-certificate-delete": ("login", "405", "deny", "deny", "deny", "deny"),
     "security:account-password": ("login", "ok", "deny", "deny", "deny", "deny"),
     "security:user-unlock": ("login", "405", "deny", "deny", "deny", "deny"),
+    "security:user-password-set": ("login", "405", "deny", "deny", "deny", "deny"),
     "security:event-log": ("login", "ok", "deny", "deny", "deny", "deny"),
     # Accounts: everyone sees the accounts they may see; B's user never sees A.
     "accounts:account-list": ("login", "ok", "ok", "ok", "ok", "ok"),
@@ -66,6 +67,7 @@ DESIGNED = {
     "accounts:synchronize-now": ("login", "405", "405", "405", "405", "405"),
     "accounts:manual-request": ("login", "405", "405", "405", "405", "405"),
     "accounts:manual-response": ("login", "405", "405", "405", "405", "405"),
+    "accounts:sync-mode": ("login", "405", "405", "405", "405", "405"),
     "accounts:synchronization-detail": ("login", "ok", "ok", "ok", "ok", "404"),
     "accounts:user-list": ("login", "ok", "deny", "deny", "deny", "deny"),
     "accounts:user-role": ("login", "405", "405", "405", "405", "405"),

@@ -129,3 +129,37 @@ class SecurityPagesTests(TestCase):
         response = self.client.post(url, {**data, "min_length": 4})
         self.assertContains(response, "from 8 to 128", status_code=400)
         self.assertEqual(services.password_policy().min_length, 14)
+
+
+class AdminSetsPasswordPageTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        build_personas(cls)
+
+    def test_admin_sets_a_password_and_a_refused_one_is_not_echoed(self):
+        self.client.force_login(self.admin)
+        url = reverse("security:user-password-set")
+        weak = "short-1"
+        response = self.client.post(
+            url, {"username": "bob", "new_password1": weak, "new_password2": weak}
+        )
+        self.assertContains(response, "at least 12", status_code=400)
+        self.assertNotContains(response, weak, status_code=400)
+        strong = "Brand-New-Pass-2026"
+        response = self.client.post(
+            url, {"username": "bob", "new_password1": strong, "new_password2": strong}
+        )
+        self.assertRedirects(response, reverse("security:account-password"))
+        self.bob.refresh_from_db()
+        self.assertTrue(self.bob.check_password(strong))
+
+    def test_only_administrators(self):
+        self.client.force_login(self.alice)
+        strong = "Brand-New-Pass-2026"
+        response = self.client.post(
+            reverse("security:user-password-set"),
+            {"username": "bob", "new_password1": strong, "new_password2": strong},
+        )
+        self.assertEqual(response.status_code, 403)
+        self.bob.refresh_from_db()
+        self.assertFalse(self.bob.check_password(strong))
