@@ -1,0 +1,170 @@
+"""Driving the HA lab from a test: node console commands, the client namespace, the load.
+
+Nothing here dials a lab address from the test process itself: console commands run inside
+a node (deploy/lab/node manage), clients run inside the client namespace (ip netns exec).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+LAB = REPO / "deploy" / "lab"
+PYTHON = REPO / ".venv" / "bin" / "python"
+
+
+def lab_env() -> dict[str, str]:
+    """lab.env as the lab scripts read it (the environment wins)."""
+    values: dict[str, str] = {}
+    for raw in (LAB / "lab.env").read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if "=" in line:
+            key, value = line.split("=", 1)
+            values[key.strip()] = os.environ.get(key.strip(), value.strip())
+    values["LAB_STATE"] = values.get("LAB_STATE") or str(REPO / "var" / "lab")
+    return values
+
+
+ENV = lab_env()
+VIP = ENV["VIP"]
+WEB_PORT = ENV["WEB_PORT"]
+URL = f"https://{VIP}:{WEB_PORT}"
+NODES = {"n1": ENV["NODE1_NAME"], "n2": ENV["NODE2_NAME"]}
+CLIENT_NS = f"{ENV['LAB_PREFIX']}-cl"
+STATE = Path(ENV["LAB_STATE"])
+
+
+def run(argv: list[str], *, input: str | None = None, timeout: float = 300) -> str:
+    proc = subprocess.run(
+        [str(a) for a in argv], capture_output=True, text=True, input=input, timeout=timeout
+    )
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(map(str, argv))} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc.stdout
+
+
+def manage(node: str, *args: str, input: str | None = None, check: bool = True) -> str:
+    """A console command (manage.py ...) on a node; output (stdout + stderr when not checked)."""
+    argv = [LAB / "node", "manage", node, *args]
+    if check:
+        return run(argv, input=input)
+    proc = subprocess.run(
+        [str(a) for a in argv], capture_output=True, text=True, input=input, timeout=300
+    )
+    return proc.stdout + proc.stderr
+
+
+def node_python(node: str, code: str) -> dict:
+    """Run Django code on a node (the application's database through the VIP); JSON result."""
+    out = manage(node, "shell", "-c", code)
+    line = [x for x in out.splitlines() if x.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT ") :])
+
+
+def client(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["ip", "netns", "exec", CLIENT_NS, *map(str, argv)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def vip_holder() -> str | None:
+    for node in NODES:
+        ns = f"{ENV['LAB_PREFIX']}-{node}"
+        out = subprocess.run(
+            ["ip", "-n", ns, "-br", "addr", "show", "dev", "eth0"], capture_output=True, text=True
+        ).stdout
+        if f"{VIP}/" in out:
+            return node
+    return None
+
+
+def wait_for(what: str, predicate, timeout: float, interval: float = 0.2):
+    """Poll predicate until it returns a truthy value; fail with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def streaming_standby(primary: str, standby: str) -> bool:
+    """The primary's ha_status lists the standby as streaming."""
+    out = manage(primary, "ha_status", check=False)
+    return f"Replicating to {NODES[standby]}" in out and "streaming" in out
+
+
+@dataclass
+class Registration:
+    t: float
+    ok: bool
+    serial: str
+    detail: str
+
+
+class Load:
+    """Products registering continuously through the VIP from the client namespace."""
+
+    def __init__(self, token: str, prefix: str):
+        self.log = STATE / "run" / f"load-{prefix}.log"
+        self.stop_file = STATE / "run" / f"load-{prefix}.stop"
+        self.log.unlink(missing_ok=True)
+        self.stop_file.unlink(missing_ok=True)
+        self.proc = subprocess.Popen(
+            [
+                "ip", "netns", "exec", CLIENT_NS, str(PYTHON),
+                str(REPO / "tests" / "ha" / "loader.py"),
+                URL, token, prefix, str(self.log), str(self.stop_file),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def records(self) -> list[Registration]:
+        if not self.log.exists():
+            return []
+        rows = []
+        for line in self.log.read_text().splitlines():
+            parts = line.split(" ", 3)
+            if len(parts) == 4:
+                rows.append(Registration(float(parts[0]), parts[1] == "OK", parts[2], parts[3]))
+        return rows
+
+    def acknowledged(self) -> list[str]:
+        return [r.serial for r in self.records() if r.ok]
+
+    def recovered_after(self, t0: float, settled: float) -> float | None:
+        """Seconds from the fault at t0 to the start of the first acknowledged registration
+        after the outage (the first failure after t0; `settled` when nothing failed)."""
+        records = self.records()
+        fails = [r.t for r in records if not r.ok and r.t >= t0]
+        start = fails[0] if fails else settled
+        after = [r.t for r in records if r.ok and r.t >= start]
+        return after[0] - t0 if after else None
+
+    def wait_recovered(self, t0: float, settled: float, timeout: float) -> float:
+        return wait_for(
+            "a registration acknowledged through the VIP after the fault",
+            lambda: self.recovered_after(t0, settled),
+            timeout,
+        )
+
+    def stop(self) -> None:
+        self.stop_file.touch()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

@@ -1,0 +1,213 @@
+"""The spec's five HA scenarios end to end on the two-node lab, under registration load.
+
+Run by deploy/lab/test (which brings a fresh lab up first); tagged "ha" so the other tiers
+skip it. One test walks the scenarios in the spec's order because each one starts from
+the state the previous one left: 1 normal, 2 failover, 3 rejoin, 4 fallback, a power loss
+of the active node with automatic repair, then 5 teardown. Throughout, products register
+through the VIP from the client namespace; at the end no acknowledged registration is
+missing and the In Use counters equal a recount from the product instances.
+"""
+
+import json
+import os
+import time
+import unittest
+
+from django.test import SimpleTestCase, tag
+
+from . import lab
+
+SEED = """
+import json, os
+from accounts.models import LocalAccount, VirtualAccount
+from accounts.services import create_local_account
+from licensing.services import create_token
+from security.services import set_host_common_name
+set_host_common_name(os.environ["HA_VIP"])
+account = LocalAccount.objects.filter(name="HA-LAB").first() or create_local_account(
+    name="HA-LAB", cisco_smart_account="BU Production Test", cisco_virtual_account="HA-LAB",
+    notification_email="ha-lab@example.com")
+va = VirtualAccount.objects.get(account=account, is_default=True)
+print("RESULT", json.dumps({"token": create_token(va, description="HA lab load").token}))
+"""
+
+CREATE_TEST_ACCOUNT = """
+import json
+from accounts.models import LocalAccount, VirtualAccount
+from accounts.services import create_local_account
+from licensing.services import create_token
+account = LocalAccount.objects.filter(name="TEST").first() or create_local_account(
+    name="TEST", cisco_smart_account="BU Production Test", cisco_virtual_account="TEST",
+    notification_email="test@example.com")
+va = VirtualAccount.objects.get(account=account, is_default=True)
+print("RESULT", json.dumps({"token": create_token(va, description="failover").token}))
+"""
+
+CHECK = """
+import json
+from django.db import connection
+from accounts.models import LocalAccount
+from licensing.models import ProductInstance
+serials = json.load(open({path!r}))
+have = set(ProductInstance.objects.filter(udi_sn__in=serials).values_list("udi_sn", flat=True))
+test = LocalAccount.objects.filter(name="TEST").first()
+named = sorted(ProductInstance.objects.filter(virtual_account__account=test)
+               .values_list("udi_sn", flat=True)) if test else []
+with connection.cursor() as cursor:
+    cursor.execute(
+        "SELECT count(*) FROM (SELECT i.virtual_account_id, u.tag, SUM(u.count) AS n"
+        " FROM licensing_licenseusage u JOIN licensing_productinstance i ON i.id = u.instance_id"
+        " WHERE i.status = 'registered' GROUP BY 1, 2) r FULL JOIN licensing_licensecounter c"
+        " ON c.virtual_account_id = r.virtual_account_id AND c.tag = r.tag"
+        " WHERE coalesce(c.in_use, 0) <> coalesce(r.n, 0)")
+    mismatched = cursor.fetchone()[0]
+print("RESULT", json.dumps({"missing": sorted(set(serials) - have), "test_account": bool(test),
+                            "test_products": named, "counter_mismatches": mismatched}))
+"""
+
+GRACEFUL_TARGET_S = float(os.environ.get("HA_GRACEFUL_TARGET_S", "15"))
+CRASH_TARGET_S = float(os.environ.get("HA_CRASH_TARGET_S", "30"))
+
+
+@tag("ha")
+@unittest.skipUnless(os.environ.get("SSM_HA_LAB") == "1", "needs the HA lab (deploy/lab/test)")
+class HighAvailabilityScenarioTests(SimpleTestCase):
+    databases: set[str] = set()
+
+    def say(self, text: str) -> None:
+        print(f"[ha] {text}", flush=True)
+
+    def assert_outputs(self, output: str, *expected: str) -> None:
+        for text in expected:
+            self.assertIn(text, output, f"'{text}' missing from:\n{output}")
+
+    def register_named(self, token: str) -> str:
+        node_env = lab.STATE / "nodes" / "n1" / "app" / "ssm.env"
+        proc = lab.client(
+            "env", "-u", "REQUESTS_CA_BUNDLE", "-u", "CURL_CA_BUNDLE",
+            f"SSM_ENV_FILE={node_env}", f"SSM_VAR={lab.STATE / 'client'}",
+            lab.PYTHON, lab.REPO / "manage.py", "device_simulator", "--url", lab.URL,
+            "--token", token, "--device", "pi37", "--device", "cucm-pub-30",
+            "--operations", "register,authorize,report", "--retry-for", "30",
+            timeout=120,
+        )  # fmt: skip
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        return proc.stdout
+
+    def test_scenarios_under_load(self):
+        figures = {}
+        self.assertEqual(lab.vip_holder(), "n1", "the lab must start with the VIP on the primary")
+        token = lab.node_python("n1", SEED)["token"]
+        load = lab.Load(token, f"ha{int(time.time())}")
+        self.addCleanup(load.stop)
+        lab.wait_for("registrations through the VIP", lambda: len(load.acknowledged()) >= 5, 60)
+
+        # 1. Normal
+        self.say("1 normal")
+        status = lab.manage("n1", "ha_status")
+        self.assert_outputs(
+            status,
+            "PCSD Status:",
+            f"{lab.NODES['n1']}: Online",
+            f"{lab.NODES['n2']}: Online",
+            "corosync: active/enabled",
+            "pacemaker: active/enabled",
+            "Database is currently the replication master - Replicating to secondary-node",
+            "Replication to slave:",
+            "client_addr | backend_start",
+            "streaming",
+        )
+        self.assert_outputs(
+            lab.manage("n2", "ha_status"),
+            "Database is currently the replication slave - Replicating from primary-node",
+            "Replication from master:",
+        )
+
+        # 2. Failover: ha_cluster_stop on the primary
+        self.say("2 failover")
+        t0 = time.time()
+        out = lab.manage("n1", "ha_cluster_stop")
+        settled = time.time()
+        self.assert_outputs(
+            out, "Stopping Cluster (pacemaker)...", "Stopping Cluster (corosync)..."
+        )
+        figures["graceful_failover_s"] = load.wait_recovered(t0, settled, 60)
+        self.say(
+            f"  first registration after ha_cluster_stop: {figures['graceful_failover_s']:.2f} s"
+        )
+        self.assertEqual(lab.vip_holder(), "n2")
+        self.assert_outputs(
+            lab.manage("n1", "ha_status", check=False),
+            "Error: cluster is not currently running on this node",
+            "DB service not currently running.",
+        )
+        self.assert_outputs(
+            lab.manage("n1", "ha_cluster_stop", check=False),
+            "Error: cluster is not currently running on this node",
+        )
+        own = lab.client(
+            "curl", "-ks", "-o", "/dev/null", "--max-time", "3",
+            f"https://{lab.ENV['NODE1_PUBLIC_IP']}:{lab.WEB_PORT}/login/",
+        )  # fmt: skip
+        self.assertNotEqual(own.returncode, 0, "the stopped primary's own address still serves")
+        test_token = lab.node_python("n2", CREATE_TEST_ACCOUNT)["token"]
+        self.register_named(test_token)
+
+        # 3. Rejoin
+        self.say("3 rejoin")
+        lab.manage("n1", "ha_cluster_start")
+        lab.wait_for("primary-node streaming from secondary-node",
+                     lambda: lab.streaming_standby("n2", "n1"), 90)  # fmt: skip
+        self.assertEqual(lab.vip_holder(), "n2")
+
+        # 4. Fallback
+        self.say("4 fallback")
+        t0 = time.time()
+        lab.manage("n2", "ha_cluster_stop")
+        figures["graceful_fallback_s"] = load.wait_recovered(t0, time.time(), 60)
+        self.say(
+            f"  first registration after ha_cluster_stop: {figures['graceful_fallback_s']:.2f} s"
+        )
+        self.assertEqual(lab.vip_holder(), "n1")
+        lab.manage("n2", "ha_cluster_start")
+        lab.wait_for("secondary-node streaming from primary-node",
+                     lambda: lab.streaming_standby("n1", "n2"), 90)  # fmt: skip
+
+        # Power loss of the active node, then ha_cluster_start repairs it automatically
+        self.say("power loss of the active node")
+        t0 = time.time()
+        lab.run([lab.LAB / "node", "poweroff", "n1"])
+        figures["crash_failover_s"] = load.wait_recovered(t0, time.time(), 90)
+        self.say(f"  first registration after the power loss: {figures['crash_failover_s']:.2f} s")
+        self.assertEqual(lab.vip_holder(), "n2")
+        lab.run([lab.LAB / "node", "boot", "n1"])
+        out = lab.manage("n1", "ha_cluster_start")
+        self.assert_outputs(out, "repairing", "pg_rewind", "Starting Cluster (pacemaker)...")
+        lab.wait_for("the repaired primary-node streaming",
+                     lambda: lab.streaming_standby("n2", "n1"), 120)  # fmt: skip
+
+        # Nothing is lost
+        load.stop()
+        acknowledged = load.acknowledged()
+        path = lab.STATE / "run" / "acknowledged.json"
+        path.write_text(json.dumps(acknowledged))
+        result = lab.node_python("n2", CHECK.format(path=str(path)))
+        figures["registrations_acknowledged"] = len(acknowledged)
+        figures["registrations_lost"] = len(result["missing"])
+        self.say(f"figures: {json.dumps(figures)}")
+        (lab.STATE / "run" / "ha-figures.json").write_text(json.dumps(figures, indent=2))
+        self.assertEqual(result["missing"], [], "acknowledged registrations lost")
+        self.assertTrue(result["test_account"], "the TEST account created during failover is gone")
+        self.assertIn("pi37", " ".join(result["test_products"]))
+        self.assertEqual(result["counter_mismatches"], 0, "In Use counters differ from a recount")
+        self.assertLess(figures["graceful_failover_s"], GRACEFUL_TARGET_S)
+        self.assertLess(figures["crash_failover_s"], CRASH_TARGET_S)
+
+        # 5. Teardown of both nodes
+        self.say("5 teardown")
+        active = lab.vip_holder()
+        standby = "n1" if active == "n2" else "n2"
+        for node in (standby, active):
+            out = lab.manage(node, "ha_teardown", input="yes\n")
+            self.assert_outputs(out, "Enter 'yes' to continue", "HA teardown complete")
+            self.assertEqual(lab.manage(node, "ha_status").strip(), "HA is not enabled.")
