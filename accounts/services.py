@@ -797,6 +797,29 @@ def apply_sync_response(account: LocalAccount, answer: dict, *, sync_id, by_user
     return sync
 
 
+def set_sync_mode(account: LocalAccount, mode, by_user) -> LocalAccount:
+    """Network (on demand and scheduled) or manual (files only) synchronization for an account."""
+    if not can_synchronize(by_user, account):
+        raise PermissionDenied("You cannot change how this account synchronizes.")
+    mode = SyncMode(mode)
+    with transaction.atomic():
+        updated = (
+            LocalAccount.objects.filter(pk=account.pk)
+            .exclude(sync_mode=mode)
+            .update(sync_mode=mode)
+        )
+        account.sync_mode = mode
+        if updated:
+            record_event(
+                EventCategory.SYNCHRONIZATION,
+                "sync_mode_changed",
+                f"{account.name} now synchronizes in {mode.label.lower()} mode",
+                user=by_user,
+                account=account,
+            )
+    return account
+
+
 def due_accounts():
     """Network-mode accounts whose synchronization is due (never synchronized or 30 days old)."""
     cutoff = timezone.now() - SYNC_INTERVAL

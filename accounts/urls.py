@@ -29,6 +29,7 @@ urlpatterns = [
     path(
         "synchronization/<int:pk>/now/", views.SynchronizeNowView.as_view(), name="synchronize-now"
     ),
+    path("synchronization/<int:pk>/mode/", views.SyncModeView.as_view(), name="sync-mode"),
     path(
         "synchronization/<int:pk>/request-file/",
         views.ManualSyncRequestView.as_view(),

@@ -16,7 +16,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from . import access, services
-from .choices import AccountRequestStatus, SyncStatus, SystemRole
+from .choices import AccountRequestStatus, SyncMode, SyncStatus, SystemRole
 from .forms import (
     AccountRequestForm,
     EventFilterForm,
@@ -285,6 +285,7 @@ class SynchronizationView(AdminPageMixin, TemplateView):
             polling=any(r["job"] for r in rows)
             or any(j.status in (SyncStatus.QUEUED, SyncStatus.RUNNING) for j in jobs),
             upload_form=ManualResponseForm(),
+            sync_modes=SyncMode.choices,
             **kwargs,
         )
 
@@ -303,6 +304,20 @@ class SynchronizeNowView(LoginRequiredMixin, View):
         else:
             messages.info(request, f"Synchronization of {account.name} started.")
             return redirect(reverse("accounts:synchronization") + f"?job={job.pk}")
+        return redirect("accounts:synchronization")
+
+
+class SyncModeView(LoginRequiredMixin, View):
+    """Switch an account between network and manual synchronization."""
+
+    def post(self, request, pk):
+        account = access.get_account_or_404(request.user, pk)
+        mode = request.POST.get("sync_mode", "")
+        if mode not in SyncMode.values:
+            messages.error(request, "Choose Network or Manual.")
+            return redirect("accounts:synchronization")
+        services.set_sync_mode(account, mode, request.user)
+        messages.success(request, f"{account.name} synchronizes in {SyncMode(mode).label} mode.")
         return redirect("accounts:synchronization")
 
 

@@ -302,6 +302,18 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
         self.assertEqual(stuck.status, SyncStatus.FAILED)
         self.assertIn("Interrupted", stuck.error)
 
+    def test_manual_mode_accounts_are_not_scheduled(self):
+        from accounts.choices import SyncMode
+        from accounts.services import due_accounts, set_sync_mode
+
+        account = self.registered_account()
+        self.assertIn(account, due_accounts())
+        with self.assertRaises(PermissionDenied):
+            set_sync_mode(account, SyncMode.MANUAL, self.victor)
+        set_sync_mode(account, SyncMode.MANUAL, self.alice)
+        self.assertNotIn(account, due_accounts())
+        self.assertTrue(Event.objects.filter(action="sync_mode_changed", account=account).exists())
+
     def test_viewers_and_strangers_cannot_synchronize(self):
         account = self.registered_account()
         for user in (self.victor, self.bob):

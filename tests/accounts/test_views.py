@@ -48,6 +48,7 @@ class AccountPagesTests(PersonaTestCase):
             (reverse("accounts:account-delete", args=[a]), "get"),
             (reverse("accounts:synchronize-now", args=[a]), "post"),
             (reverse("accounts:manual-request", args=[a]), "post"),
+            (reverse("accounts:sync-mode", args=[a]), "post"),
             (reverse("accounts:manual-response", args=[a]), "post"),
             (reverse("accounts:access-management") + f"?account={a}", "get"),
         ]:
