@@ -488,6 +488,12 @@ def install_browser_certificate(certificate_pem, chain_pem="", *, by_user=None) 
             user=by_user,
             fingerprint=info["fingerprint_sha256"],
         )
+        logger.info(
+            "Browser Certificate %s (CN %s) written to %s",
+            info["fingerprint_sha256"],
+            info["common_name"],
+            cert_path,
+        )
         _write_private(key_path, key_pem)
         cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in served))
         if pending:
@@ -826,6 +832,7 @@ def record_login_failure(username: str) -> bool:
         if locked:
             minutes = policy.lockout_minutes or 100 * 365 * 24 * 60
             row.locked_until = now + dt.timedelta(minutes=minutes)
+            logger.warning("User %s locked after %s failed log-ins", username, row.failures)
             record_event(
                 EventCategory.SECURITY,
                 "user_locked_out",

@@ -10,6 +10,7 @@ from licensing import services as licensing
 from security import services
 from tests.accounts.helpers import CscPersonasMixin
 
+from .logcapture import all_logs
 from .pki import openssl, openssl_verify, pem
 
 
@@ -34,8 +35,14 @@ class ResynchronizationTests(CscPersonasMixin, TestCase):
             {first, second, self.account_a, self.account_b},
         )
 
-        job = self.sync(first)
+        with all_logs() as lines:
+            job = self.sync(first)
         self.assertEqual(job.status, SyncStatus.SUCCEEDED, job.error)
+        first.refresh_from_db()
+        logged = "\n".join(lines)
+        self.assertTrue(first.csc_secret)
+        for secret in (first.csc_secret, "PRIVATE KEY", original.key_pem_encrypted.splitlines()[1]):
+            self.assertNotIn(secret, logged)  # neither CSC credentials nor the CA key are logged
         self.assertIn(
             "Product certificate re-issued for the Host Common Name",
             [line["message"] for line in job.log],
