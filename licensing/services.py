@@ -395,8 +395,9 @@ def register_product(message: Message) -> GatewayResult:
         with connection.cursor() as cursor:
             cursor.execute(RETIRE_SQL, [body["pid"], body["sn"]])
             retired = [row[0] for row in cursor.fetchall()]
-            for old in ProductInstance.objects.filter(pk__in=retired):
-                _set_usage(old, [], replace=True)
+            if retired:
+                for old in ProductInstance.objects.filter(pk__in=retired):
+                    _set_usage(old, [], replace=True)
             cursor.execute(
                 INSERT_SQL,
                 [

@@ -1,0 +1,218 @@
+"""Measure product registration throughput and the Licenses tab's server time.
+
+Run through deploy/bench/registration, which gives it a database with a synchronous
+standby and an HTTPS server started like production. On its own:
+    manage.py registration_benchmark --url https://127.0.0.1:8443
+writes a BENCH account into the configured database.
+"""
+
+import http.client
+import json
+import os
+import platform
+import ssl
+import statistics
+import threading
+import time
+import urllib.parse
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.test import Client as DjangoClient
+from django.utils import timezone
+
+from accounts.models import LocalAccount, PurchasedLicense
+from licensing import pki, services
+from licensing.catalog import CATALOG
+from licensing.simulator import GATEWAY_PATH
+
+ACCOUNT = "BENCH"
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+class Command(BaseCommand):
+    help = "Registrations/s, p50 and p99 at N concurrent clients; Licenses tab time at 100k."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--url", required=True)
+        parser.add_argument("--clients", type=int, default=8)
+        parser.add_argument("--registrations", type=int, default=4000)
+        parser.add_argument("--warmup", type=int, default=300)
+        parser.add_argument("--instances", type=int, default=100_000)
+
+    def handle(self, *args, **options):
+        va, token = self._account()
+        cpu = platform.processor() or platform.machine()
+        self.stdout.write(
+            f"machine: {platform.node()}, {os.cpu_count()} CPU ({cpu}); "
+            f"date: {timezone.now():%Y-%m-%d %H:%M} UTC"
+        )
+        total = options["warmup"] + options["registrations"]
+        self.stdout.write(f"preparing {total} device keys and CSRs …")
+        bodies = [self._register_body(token, i) for i in range(total)]
+        self._load(options, bodies[: options["warmup"]])
+        rate, latencies, errors = self._load(options, bodies[options["warmup"] :])
+        self.stdout.write(
+            f"registrations: {len(latencies)} at {options['clients']} clients: "
+            f"{rate:.0f}/s, p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
+            f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, errors {errors}"
+        )
+        self._licenses_tab(va, options["instances"])
+
+    def _account(self):
+        account = LocalAccount.objects.filter(name=ACCOUNT).first()
+        if account is None:
+            from accounts.services import create_local_account
+
+            account = create_local_account(
+                name=ACCOUNT,
+                cisco_smart_account="Benchmark",
+                cisco_virtual_account="Benchmark",
+                notification_email="bench@example.com",
+            )
+        va = account.default_virtual_account
+        for info in CATALOG:
+            PurchasedLicense.objects.update_or_create(
+                virtual_account=va,
+                tag=info.tag,
+                defaults={
+                    "account": account,
+                    "name": info.name,
+                    "quantity": 50_000,
+                    "product_type": info.product_type,
+                    "synchronized": timezone.now(),
+                },
+            )
+        services.product_ca()
+        token = services.create_token(va, description="benchmark", expires_after_days=1)
+        return va, token
+
+    def _register_body(self, token, index) -> bytes:
+        key = ec.generate_private_key(ec.SECP256R1())
+        sn = f"bench{time.time_ns() % 10**12}{index}"
+        message = {
+            "type": "register",
+            "timestamp": int(time.time()),
+            "nonce": os.urandom(16).hex(),
+            "token": token.token,
+            "udi": {"pid": "PI-SOFTWARE", "sn": sn},
+            "hostname": sn,
+            "productType": "SDNMGMT",
+            "softwareVersion": "3.10.4",
+            "csr": pki.csr_for(key, sn),
+        }
+        return json.dumps({"message": json.dumps(message)}).encode()
+
+    def _load(self, options, bodies):
+        url = urllib.parse.urlsplit(options["url"])
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        latencies, errors = [], []
+        lock = threading.Lock()
+        queue = list(reversed(bodies))
+
+        def worker():
+            conn = http.client.HTTPSConnection(url.hostname, url.port, context=context, timeout=30)
+            mine, bad = [], 0
+            while True:
+                with lock:
+                    if not queue:
+                        break
+                    body = queue.pop()
+                start = time.perf_counter()
+                try:
+                    conn.request("POST", GATEWAY_PATH, body, {"Content-Type": "application/json"})
+                    response = conn.getresponse()
+                    response.read()
+                    ok = response.status == 200
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    conn = http.client.HTTPSConnection(
+                        url.hostname, url.port, context=context, timeout=30
+                    )
+                    ok = False
+                mine.append(time.perf_counter() - start)
+                bad += 0 if ok else 1
+            conn.close()
+            with lock:
+                latencies.extend(mine)
+                errors.append(bad)
+
+        threads = [threading.Thread(target=worker) for _ in range(options["clients"])]
+        began = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - began
+        return len(bodies) / elapsed, latencies, sum(errors)
+
+    def _licenses_tab(self, va, instances):
+        self.stdout.write(f"building {instances} product instances with 3 usage rows each …")
+        tags = [info.tag for info in CATALOG[:3]]
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO licensing_productinstance (uuid, virtual_account_id, name, udi_pid,"
+                " udi_sn, hostname, product_type, software_version, status, certificate_serial,"
+                " certificate_pem, certificate_expires, out_of_compliance, registered,"
+                " last_contact) SELECT md5(random()::text || g)::uuid, %s,"
+                " 'UDI_PID:PI-SOFTWARE; UDI_SN:bulk' || g, 'PI-SOFTWARE', 'bulk' || g, '',"
+                " 'SDNMGMT', '', 'registered', to_hex(g), '', now() + interval '1 year', false,"
+                " now(), now() FROM generate_series(1, %s) g",
+                [va.pk, instances],
+            )
+            cursor.execute(
+                "INSERT INTO licensing_licenseusage (instance_id, tag, count, status, updated)"
+                " SELECT i.id, t.tag, 1, 'AUTHORIZED', now() FROM licensing_productinstance i"
+                " CROSS JOIN unnest(%s::text[]) AS t(tag)"
+                " WHERE i.virtual_account_id = %s AND i.udi_sn LIKE 'bulk%%'",
+                [tags, va.pk],
+            )
+            usage_rows = cursor.rowcount
+            cursor.execute("ANALYZE")
+        services.recount_licenses(va)
+        self.stdout.write(
+            f"built {instances} instances, {usage_rows} usage rows in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        user = get_user_model().objects.filter(username="bench-admin").first()
+        if user is None:
+            user = get_user_model().objects.create_superuser("bench-admin", password=None)
+        client = DjangoClient(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        path = f"/smart-licensing/inventory/licenses/?account={va.account_id}&va={va.pk}"
+        for _ in range(5):
+            client.get(path, secure=True)
+        times = []
+        for _ in range(50):
+            start = time.perf_counter()
+            response = client.get(path, secure=True)
+            times.append(time.perf_counter() - start)
+            assert response.status_code == 200, response.status_code
+        rows = services.license_rows(va)
+        in_use = sum(r["in_use"] for r in rows)
+        self.stdout.write(
+            f"licenses tab at {instances} instances: median {statistics.median(times) * 1000:.1f}"
+            f" ms, p99 {percentile(times, 0.99) * 1000:.1f} ms (In Use total {in_use})"
+        )
+        with connection.cursor() as cursor:
+            start = time.perf_counter()
+            cursor.execute(
+                "SELECT u.tag, SUM(u.count) FROM licensing_licenseusage u"
+                " JOIN licensing_productinstance i ON i.id = u.instance_id"
+                " WHERE i.virtual_account_id = %s AND i.status = 'registered' GROUP BY u.tag",
+                [va.pk],
+            )
+            cursor.fetchall()
+            self.stdout.write(
+                f"for comparison, one aggregate over the usage rows: "
+                f"{(time.perf_counter() - start) * 1000:.0f} ms"
+            )
