@@ -553,9 +553,12 @@ def remove_account_role(user, account: LocalAccount, by_user):
 
 
 def request_synchronization(
-    account: LocalAccount, by_user=None, trigger=SyncTrigger.ON_DEMAND
+    account: LocalAccount, by_user=None, trigger=SyncTrigger.ON_DEMAND, *, enqueue=True
 ) -> Synchronization:
-    """Queue a network synchronization (or return the one already queued or running)."""
+    """Queue a network synchronization (or return the one already queued or running).
+
+    With enqueue=False no Celery task is sent; the caller runs run_synchronization itself.
+    """
     if by_user is not None and not can_synchronize(by_user, account):
         raise PermissionDenied("You cannot synchronize this account.")
     if account.status == AccountStatus.DELETING or not account.csc_registration_id:
@@ -593,7 +596,8 @@ def request_synchronization(
             account=account,
             synchronization_id=sync.pk,
         )
-        transaction.on_commit(lambda: run_synchronization_task.delay(sync.pk))
+        if enqueue:
+            transaction.on_commit(lambda: run_synchronization_task.delay(sync.pk))
     return sync
 
 

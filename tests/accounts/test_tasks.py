@@ -99,3 +99,25 @@ class SynchronizationWorkerTests(CscMixin, TransactionTestCase):
             Synchronization.objects.filter(account=fresh, trigger=SyncTrigger.SCHEDULED).exists()
         )
         self.assertIsNotNone(LocalAccount.objects.get(pk=due.pk).last_synchronized)
+
+
+class SynchronizeCommandTests(CscMixin, TransactionTestCase):
+    def setUp(self):
+        super().setUp()
+        build_personas(self)
+
+    def test_command_synchronizes_and_reports_failures(self):
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        account = self.registered_account(name="TEST")
+        out = StringIO()
+        call_command("synchronize", "TEST", stdout=out)
+        self.assertIn("TEST: Synchronization Successful", out.getvalue())
+        self.assertEqual(PurchasedLicense.objects.filter(account=account).count(), 8)
+        self.csc.fail("server_error")
+        with self.assertRaisesMessage(CommandError, "1 synchronization(s) failed"):
+            call_command("synchronize", stdout=StringIO())
+        with self.assertRaisesMessage(CommandError, "No registered local account named NOPE"):
+            call_command("synchronize", "NOPE")
