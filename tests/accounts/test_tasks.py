@@ -121,3 +121,27 @@ class SynchronizeCommandTests(CscMixin, TransactionTestCase):
             call_command("synchronize", stdout=StringIO())
         with self.assertRaisesMessage(CommandError, "No registered local account named NOPE"):
             call_command("synchronize", "NOPE")
+
+    def test_create_account_command(self):
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        va = self.fresh_virtual_account()
+        out = StringIO()
+        call_command(
+            "create_account", "TEST", "--smart-account", "BU Production Test",
+            "--virtual-account", va, "--email", "ops@example.com", stdout=out,
+        )  # fmt: skip
+        self.assertIn("Account TEST created and registered", out.getvalue())
+        self.assertTrue(LocalAccount.objects.get(name="TEST").csc_registration_id)
+        with self.assertRaisesMessage(CommandError, "already"):
+            call_command(
+                "create_account", "TEST2", "--smart-account", "BU Production Test",
+                "--virtual-account", va, "--email", "ops@example.com",
+            )  # fmt: skip
+        with self.assertRaisesMessage(CommandError, "not a system administrator"):
+            call_command(
+                "create_account", "TEST3", "--smart-account", "x", "--virtual-account", "y",
+                "--email", "ops@example.com", "--admin", "bob",
+            )  # fmt: skip
