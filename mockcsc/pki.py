@@ -82,13 +82,34 @@ def _alt_names(names):
     return alt
 
 
+def _covers(cert_path: Path, names) -> bool:
+    """True when the certificate's subject alternative names include every name."""
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    present = {str(v) for v in sans.get_values_for_type(x509.IPAddress)}
+    present |= set(sans.get_values_for_type(x509.DNSName))
+    wanted = set()
+    for value in names:
+        try:
+            wanted.add(str(ipaddress.ip_address(value)))
+        except ValueError:
+            wanted.add(value)
+    return wanted <= present
+
+
 def ensure_tls_certificate(directory: Path, extra_names=()) -> bool:
-    """Self-signed HTTPS certificate csc.crt/csc.key (clients trust csc.crt itself)."""
+    """Self-signed HTTPS certificate csc.crt/csc.key (clients trust csc.crt itself).
+
+    It is made again when CSC_TLS_NAMES asks for a name the current one does not cover.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = directory / "csc.crt", directory / "csc.key"
-    if cert_path.exists() and key_path.exists():
-        return False
     names = ["localhost", "127.0.0.1", "::1", *extra_names]
+    if cert_path.exists() and key_path.exists() and _covers(cert_path, names):
+        return False
     key, cert = _self_signed_ca("localhost", 3650, _alt_names(dict.fromkeys(names)))
     _write_key(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
