@@ -9,17 +9,17 @@ PRIME = [
     ("Prime Infrastructure 3.x, Lifecycle Lic", "regid.2017-03.com.cisco.PI_LIFECYCLE,3.0", 25),
 ]
 UC_MANAGER = [
-    ("UC Manager Essential License (12.x)", "regid.2016-07.com.cisco.UCM_Essential,12.0", 100),
-    ("UC Manager Basic License (12.x)", "regid.2016-07.com.cisco.UCM_Basic,12.0", 100),
-    ("UC Manager Enhanced License (12.x)", "regid.2016-07.com.cisco.UCM_Enhanced,12.0", 50),
+    ("UC Manager Essential License (12.x)", "regid.2016-07.com.cisco.UCM_Essential,14.0", 100),
+    ("UC Manager Basic License (12.x)", "regid.2016-07.com.cisco.UCM_Basic,14.0", 100),
+    ("UC Manager Enhanced License (12.x)", "regid.2016-07.com.cisco.UCM_Enhanced,14.0", 50),
     (
         "UC Manager Enhanced Plus License (12.x)",
-        "regid.2016-07.com.cisco.UCM_EnhancedPlus,12.0",
+        "regid.2016-07.com.cisco.UCM_EnhancedPlus,14.0",
         20,
     ),
     (
         "UC Manager Telepresence Room License (12.x)",
-        "regid.2016-07.com.cisco.UCM_TelePresenceRoom,12.0",
+        "regid.2016-07.com.cisco.UCM_TelePresenceRoom,14.0",
         5,
     ),
 ]

@@ -17,3 +17,13 @@ class SeedTests(SimpleTestCase):
         for tier in ("Essential", "Basic", "Enhanced", "Enhanced Plus", "Telepresence Room"):
             self.assertEqual(names[f"UC Manager {tier} License (12.x)"], "UCL")
         self.assertTrue(all(q == 0 for _, _, q, _ in seed.VIRTUAL_ACCOUNTS["Lab"]))
+
+    def test_seeded_tags_are_the_tags_products_ask_for(self):
+        from licensing.catalog import BY_TAG
+
+        for name, tag, _, product_type in seed.ALL_LICENSES:
+            if "Telepresence" in name:
+                continue
+            with self.subTest(tag=tag):
+                self.assertIn(tag, BY_TAG)
+                self.assertEqual(BY_TAG[tag].product_type, product_type)
