@@ -132,7 +132,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TESTING = sys.argv[1:2] == ["test"]
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6389/0")
 if TESTING:  # tests keep their broker and cache apart from a running server's
-    REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6389/15")
+    REDIS_URL = env.str("TEST_REDIS_URL", default=REDIS_URL.rsplit("/", 1)[0] + "/15")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
