@@ -179,8 +179,14 @@ def _signed_call(account, server_id, path, kind, payload, answer_kind, method="P
     return answer
 
 
-def build_sync_request(account, server_id, report: dict, nonce: str | None = None) -> dict:
-    """The signed sync-request envelope (sent over HTTPS, or saved as the manual sync file)."""
+def build_sync_request(
+    account, server_id, report: dict, nonce: str | None = None, product_ca_csr: str = ""
+) -> dict:
+    """The signed sync-request envelope (sent over HTTPS, or saved as the manual sync file).
+
+    With product_ca_csr the answer also carries the re-issued product CA certificate
+    ("product_ca_certificate", "product_ca_chain").
+    """
     payload = {
         "registration_id": account.csc_registration_id,
         "server_id": str(server_id),
@@ -190,6 +196,8 @@ def build_sync_request(account, server_id, report: dict, nonce: str | None = Non
         "product_instances": report.get("product_instances", []),
         "usage": report.get("usage", []),
     }
+    if product_ca_csr:
+        payload["product_ca_csr"] = product_ca_csr
     return envelope("sync-request", payload, account.csc_secret)
 
 

@@ -859,7 +859,14 @@ def export_manual_sync_request(account: LocalAccount, by_user) -> tuple[str, byt
     identity = satellite()
     nonce = secrets.token_hex(16)
     report = licensing_report(account)
-    envelope = csc_client.build_sync_request(account, identity.server_id, report, nonce)
+    csr = ""
+    required = _app_hook("security", "resynchronization_required")
+    make_csr = _app_hook("security", "product_certificate_csr")
+    if required is not None and make_csr is not None and required(account):
+        csr = make_csr()
+    envelope = csc_client.build_sync_request(
+        account, identity.server_id, report, nonce, product_ca_csr=csr
+    )
     now = timezone.now()
     with transaction.atomic():
         Synchronization.objects.filter(account=account, status=SyncStatus.WAITING).update(
@@ -934,6 +941,20 @@ def import_manual_sync_response(account: LocalAccount, content: bytes, by_user) 
         Synchronization.objects.filter(pk=sync.pk).update(
             log=[*sync.log, _log_line("Response file uploaded and its signature verified")]
         )
+        if answer.get("product_ca_certificate"):
+            install = _app_hook("security", "install_product_certificate")
+            if install is not None:
+                install(
+                    account,
+                    str(answer["product_ca_certificate"]),
+                    "".join(str(c) for c in answer.get("product_ca_chain") or []),
+                )
+                Synchronization.objects.filter(pk=sync.pk).update(
+                    log=[
+                        *Synchronization.objects.get(pk=sync.pk).log,
+                        _log_line("Product certificate re-issued for the Host Common Name"),
+                    ]
+                )
         return apply_sync_response(account, answer, sync_id=sync.pk, by_user=by_user)
 
 

@@ -168,6 +168,17 @@ def _synchronize(registration, payload, bad) -> dict:
         for u in usage
     ):
         raise ApiError(400, "usage must be a list of objects with a tag and a count.")
+    extra = {}
+    csr = payload.get("product_ca_csr")
+    if csr is not None:
+        if not isinstance(csr, str):
+            raise ApiError(400, "product_ca_csr must be a PEM certificate request.")
+        try:
+            extra["product_ca_certificate"], extra["product_ca_chain"] = pki.sign_product_ca(
+                settings.CSC_CA_DIR, csr
+            )
+        except pki.BadCsr as exc:
+            raise ApiError(400, str(exc)) from None
     now = timezone.now()
     with transaction.atomic():
         registration.product_instances.all().delete()
@@ -199,6 +210,7 @@ def _synchronize(registration, payload, bad) -> dict:
             "smart_account": virtual_account.smart_account.name,
             "virtual_account": virtual_account.name,
             "entitlements": [e.as_dict() for e in virtual_account.entitlements.all()],
+            **extra,
         },
         bad,
     )

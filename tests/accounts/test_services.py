@@ -422,6 +422,20 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
         issuer = x509.load_pem_x509_certificate(ca.certificate_pem.encode()).issuer
         self.assertIn("Cisco Software Central Mock Root CA", issuer.rfc4514_string())
 
+    def test_manual_sync_after_a_host_common_name_change_reissues_the_product_certificate(self):
+        from licensing.services import product_ca
+        from security.services import resynchronization_required, set_host_common_name
+
+        account = self.registered_account()
+        product_ca()
+        set_host_common_name("airgap.example.com", by_user=self.admin)
+        _, content = export_manual_sync_request(account, self.alice)
+        self.assertIn("product_ca_csr", json.loads(content)["payload"])
+        job = import_manual_sync_response(account, self.csc_manual(content), self.alice)
+        self.assertEqual(job.status, SyncStatus.SUCCEEDED)
+        self.assertFalse(resynchronization_required(account))
+        self.assertEqual(product_ca().host_common_name, "airgap.example.com")
+
     def test_delete_account_removes_it_here_and_in_csc(self):
         account = self.registered_account()
         self.sync(account)
