@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import conf
+from . import conf, syncguard
 
 Say = Callable[[str], None]
 
@@ -120,7 +120,12 @@ def _wait(predicate: Callable[[], bool], seconds: float) -> bool:
 
 
 def start_daemons(say: Say) -> None:
-    """corosync, then (when configured) corosync-qdevice, then pacemaker."""
+    """corosync, then (when configured) corosync-qdevice, then pacemaker.
+
+    The node joins with asynchronous replication; the guard on the primary switches to
+    synchronous once this node's standby streams and has caught up.
+    """
+    syncguard.reset()
     if daemon_running("corosync"):
         say("corosync is already running")
     else:

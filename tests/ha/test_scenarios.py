@@ -84,7 +84,7 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
     def register_named(self, token: str) -> str:
         node_env = lab.STATE / "nodes" / "n1" / "app" / "ssm.env"
         proc = lab.client(
-            "env", "-u", "REQUESTS_CA_BUNDLE", "-u", "CURL_CA_BUNDLE",
+            "env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
             f"SSM_ENV_FILE={node_env}", f"SSM_VAR={lab.STATE / 'client'}",
             lab.PYTHON, lab.REPO / "manage.py", "device_simulator", "--url", lab.URL,
             "--token", token, "--device", "pi37", "--device", "cucm-pub-30",
