@@ -400,31 +400,37 @@ def _licensing_hook(name):
 def delete_local_account(account: LocalAccount, by_user):
     """Delete an account: deregister it in CSC (removing its product instances there), then here.
 
-    If CSC cannot be reached the account is kept and ValidationError says why; an account
-    CSC no longer knows is deleted here all the same.
+    While CSC is asked the account is "Deleting" (no synchronization starts). If CSC
+    cannot be reached the account is kept as it was and ValidationError says why; an
+    account CSC no longer knows is deleted here all the same.
     """
     if not is_system_admin(by_user):
         raise PermissionDenied("Only a system administrator can delete accounts.")
     name = account.name
+    previous = LocalAccount.objects.filter(pk=account.pk).values_list("status", flat=True).first()
+    claimed = (
+        LocalAccount.objects.filter(pk=account.pk)
+        .exclude(status=AccountStatus.DELETING)
+        .update(status=AccountStatus.DELETING)
+    )
+    if not claimed:
+        raise ValidationError(f"Account {name} is being deleted already.")
     if account.csc_registration_id:
         try:
             csc_client.deregister(account, satellite().server_id)
-        except csc_client.CscRefused as exc:
-            if exc.status != 404:
-                raise ValidationError(
-                    f"Cisco Software Central refused the deletion: {exc}"
-                ) from None
         except csc_client.CscError as exc:
-            with transaction.atomic():
-                record_event(
-                    EventCategory.ACCOUNT,
-                    "account_delete_failed",
-                    f"Account {name} was not deleted: {exc}",
-                    user=by_user,
-                    result=EventResult.FAILURE,
-                    account=account,
-                )
-            raise ValidationError(f"The account was not deleted: {exc}") from None
+            if not (isinstance(exc, csc_client.CscRefused) and exc.status == 404):
+                with transaction.atomic():
+                    LocalAccount.objects.filter(pk=account.pk).update(status=previous)
+                    record_event(
+                        EventCategory.ACCOUNT,
+                        "account_delete_failed",
+                        f"Account {name} was not deleted: {exc}",
+                        user=by_user,
+                        result=EventResult.FAILURE,
+                        account=account,
+                    )
+                raise ValidationError(f"The account was not deleted: {exc}") from None
     with transaction.atomic():
         remove_instances = _licensing_hook("remove_account_product_instances")
         if remove_instances is not None:

@@ -448,7 +448,8 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
                 delete_local_account(account, self.admin)
         finally:
             self.csc.up()
-        self.assertTrue(LocalAccount.objects.filter(pk=account.pk).exists())
+        account.refresh_from_db()
+        self.assertEqual(account.status, AccountStatus.ACTIVE)
         delete_local_account(account, self.admin)
         self.assertFalse(LocalAccount.objects.filter(pk=account.pk).exists())
         self.assertFalse(PurchasedLicense.objects.filter(account_id=account.pk).exists())
