@@ -347,6 +347,16 @@ def _token_for_registration(value: str) -> _Token:
     return _Token(token_id, va_id, account_id)
 
 
+def _check_account_synchronized(token: _Token) -> None:
+    """Refused until the token's account has synchronized since the Host Common Name changed."""
+    from security import services as security
+
+    flagged = _cache("resynchronization", CACHE_SECONDS, security.resynchronization_account_ids)
+    if token.account_id in flagged:
+        refusal = security.resynchronization_refusal(token.account_id)
+        raise EnvelopeError(409, refusal.code, refusal.message)
+
+
 def _check_ca_name(ca: ProductCA) -> None:
     current = _cached_host_common_name()
     if ca.host_common_name != current:
@@ -385,6 +395,7 @@ def register_product(message: Message) -> GatewayResult:
         raise EnvelopeError(400, "invalid_csr", str(exc)) from None
     ca = _cached_ca()
     _check_ca_name(ca)
+    _check_account_synchronized(token)
     cert = pki.issue_id_certificate(csr, _ca_key(ca), ca.certificate_pem, body["pid"], body["sn"])
     now = timezone.now()
     name = instance_name(body["pid"], body["sn"])

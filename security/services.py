@@ -615,6 +615,22 @@ def accounts_requiring_resynchronization():
     return LocalAccount.objects.filter(resynchronization__isnull=False).order_by("name")
 
 
+def resynchronization_account_ids() -> frozenset[int]:
+    """Ids of the local accounts flagged "re-synchronization required" (cheap to cache)."""
+    return frozenset(ResynchronizationRequired.objects.values_list("account_id", flat=True))
+
+
+def resynchronization_refusal(account_id: int) -> RegistrationRefused:
+    """The refusal a product gets when its account has not synchronized since the change."""
+    name = LocalAccount.objects.filter(pk=account_id).values_list("name", flat=True).first()
+    return RegistrationRefused(
+        "resynchronization_required",
+        f"The Host Common Name changed to {host_common_name()}: synchronize local account "
+        f"{name} with Cisco Software Central so the product certificate is re-issued, then "
+        "register again.",
+    )
+
+
 def product_certificate_csr() -> str:
     """A CSR for the product CA's key, for the current Host Common Name (CSC signs it)."""
     from licensing import services as licensing  # licensing builds on this module
@@ -707,12 +723,7 @@ def check_registration_name(host: str | None, account=None) -> None:
             f"{urls['smart_call_home']} and register again.",
         )
     if name == current and account is not None and resynchronization_required(account):
-        raise RegistrationRefused(
-            "resynchronization_required",
-            f"The Host Common Name changed to {current}: synchronize local account "
-            f"{account.name} with Cisco Software Central so the product certificate is "
-            "re-issued, then register again.",
-        )
+        raise resynchronization_refusal(account.pk)
 
 
 # --- Account Password policy and lockout -----------------------------------------------
