@@ -390,7 +390,11 @@ class UserListView(SystemAdminRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         User = get_user_model()
         search = self.request.GET.get("search", "").strip()
-        qs = User.objects.select_related("ssm_profile").order_by("username")
+        qs = (
+            User.objects.select_related("ssm_profile")
+            .prefetch_related("account_memberships__account")
+            .order_by("username")
+        )
         if search:
             qs = qs.filter(Q(username__icontains=search) | Q(email__icontains=search))
         page = _page(self.request, qs)

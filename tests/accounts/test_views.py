@@ -149,6 +149,7 @@ class AccountPagesTests(PersonaTestCase):
         self.login(self.admin)
         page = self.client.get(reverse("accounts:user-list"))
         self.assertContains(page, "System Operator")
+        self.assertContains(page, "AccountA: Account Viewer")
         response = self.client.post(
             reverse("accounts:user-list"),
             {
