@@ -12,4 +12,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         directory = settings.BROWSER_CERT_DIR
         if ensure_browser_certificate(directory):
-            self.stdout.write(f"Browser Certificate created: {directory / 'browser.crt'} (CN localhost)")
+            self.stdout.write(
+                f"Browser Certificate created: {directory / 'browser.crt'} (CN localhost)"
+            )
