@@ -200,6 +200,26 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
             Event.objects.filter(action="synchronization_succeeded", account=account).exists()
         )
 
+    def test_product_instances_and_usage_reach_csc(self):
+        account = self.registered_account()
+        report = {
+            "product_instances": [
+                {"name": "UDI_PID:PI-SOFTWARE; UDI_SN:pi37", "product_type": "SDNMGMT"}
+            ],
+            "usage": [{"tag": PI_BASE, "count": 1}],
+        }
+        answer = csc_client.synchronize(account, satellite().server_id, report)
+        self.assertEqual(answer["account_state"], "active")
+        registration = next(
+            r
+            for r in self.csc.registrations()
+            if r["registration_id"] == account.csc_registration_id
+        )
+        self.assertEqual(registration["product_instances"], ["UDI_PID:PI-SOFTWARE; UDI_SN:pi37"])
+        self.assertEqual(registration["usage"], {PI_BASE: 1})
+        with self.assertRaisesMessage(csc_client.CscRefused, "product_instances must be a list"):
+            csc_client.synchronize(account, satellite().server_id, {"product_instances": [1]})
+
     def test_the_same_sync_twice_gives_the_same_result(self):
         account = self.registered_account()
         self.sync(account)
