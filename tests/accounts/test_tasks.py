@@ -145,3 +145,66 @@ class SynchronizeCommandTests(CscMixin, TransactionTestCase):
                 "create_account", "TEST3", "--smart-account", "x", "--virtual-account", "y",
                 "--email", "ops@example.com", "--admin", "bob",
             )  # fmt: skip
+
+
+class ConcurrencyTests(CscMixin, TransactionTestCase):
+    """Races between administrators or nodes settle on one outcome."""
+
+    def setUp(self):
+        super().setUp()
+        build_personas(self)
+
+    def run_together(self, func, count=4):
+        import threading
+
+        from django.db import connection
+
+        barrier = threading.Barrier(count)
+        results = []
+
+        def worker():
+            try:
+                barrier.wait()
+                results.append(("ok", func()))
+            except Exception as exc:  # collected and asserted below
+                results.append(("error", exc))
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        return results
+
+    def test_concurrent_approvals_create_one_account(self):
+        from django.core.exceptions import ValidationError
+
+        from accounts.services import approve_account_request, create_account_request
+
+        account_request = create_account_request(
+            name="RACE",
+            cisco_smart_account="BU Production Test",
+            cisco_virtual_account=self.fresh_virtual_account(),
+            notification_email="race@example.com",
+            by_user=self.bob,
+        )
+        results = self.run_together(lambda: approve_account_request(account_request, self.admin))
+        ok = [r for kind, r in results if kind == "ok"]
+        errors = [r for kind, r in results if kind == "error"]
+        self.assertEqual(len(ok), 1, results)
+        self.assertTrue(all(isinstance(e, ValidationError) for e in errors), errors)
+        self.assertEqual(LocalAccount.objects.filter(name="RACE").count(), 1)
+        self.assertEqual(
+            len([r for r in self.csc.registrations() if r["local_account"] == "RACE"]), 1
+        )
+
+    def test_concurrent_synchronize_now_makes_one_job(self):
+        account = self.registered_account()
+        results = self.run_together(
+            lambda: request_synchronization(account, self.alice, enqueue=False).pk
+        )
+        self.assertEqual({kind for kind, _ in results}, {"ok"}, results)
+        self.assertEqual(len({pk for _, pk in results}), 1)
+        self.assertEqual(Synchronization.objects.filter(account=account).count(), 1)
