@@ -34,6 +34,7 @@ class SecurityHeaderTests(TestCase):
         page = client.get("/login/", secure=True)
         token = page.cookies["csrftoken"]
         self.assertTrue(token["secure"])
+        self.assertTrue(token["httponly"])
         response = client.post(
             "/login/",
             {"username": "alice", "password": PASSWORD, "csrfmiddlewaretoken": token.value},
