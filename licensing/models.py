@@ -37,8 +37,20 @@ class ProductCA(models.Model):
         return f"Product CA for {self.host_common_name}"
 
 
+class RegistrationTokenQuerySet(models.QuerySet):
+    """Registration tokens, optionally with their number of uses."""
+
+    def with_uses(self):
+        return self.annotate(use_count=models.Count("instances"))
+
+
 class RegistrationToken(models.Model):
-    """A Product Instance Registration Token of one local virtual account."""
+    """A Product Instance Registration Token of one local virtual account.
+
+    Its uses are the product instances registered with it (no counter on the token row, so
+    concurrent registrations with one token do not queue on a row lock; a token with a
+    maximum number of uses locks its row while it counts).
+    """
 
     virtual_account = models.ForeignKey(
         "accounts.VirtualAccount", on_delete=models.CASCADE, related_name="registration_tokens"
@@ -48,13 +60,14 @@ class RegistrationToken(models.Model):
     expires = models.DateTimeField()
     export_controlled = models.BooleanField("Allow export-controlled functionality", default=False)
     max_uses = models.PositiveIntegerField(null=True, blank=True)
-    uses = models.PositiveIntegerField(default=0)
     revoked = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_by_name = models.CharField("Created By", max_length=150, blank=True)
+
+    objects = RegistrationTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -65,6 +78,14 @@ class RegistrationToken(models.Model):
     @property
     def short_token(self) -> str:
         return f"{self.token[:12]}…"
+
+    @property
+    def uses(self) -> int:
+        """How many registrations this token made."""
+        count = getattr(self, "use_count", None)
+        if count is None:
+            count = ProductInstance.objects.filter(token_id=self.pk).count()
+        return count
 
     @property
     def status(self) -> TokenStatus:
@@ -91,7 +112,11 @@ class ProductInstance(models.Model):
     product_type = models.CharField(max_length=64)
     software_version = models.CharField(max_length=64, blank=True)
     token = models.ForeignKey(
-        RegistrationToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        RegistrationToken,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="instances",
     )
     status = models.CharField(
         max_length=16, choices=InstanceStatus.choices, default=InstanceStatus.REGISTERED

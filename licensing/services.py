@@ -300,7 +300,7 @@ def instance_name(pid: str, sn: str) -> str:
 
 TOKEN_SQL = (
     "SELECT t.id, t.virtual_account_id, va.account_id, a.status, t.revoked, t.expires,"
-    " t.max_uses, t.uses FROM licensing_registrationtoken t"
+    " t.max_uses FROM licensing_registrationtoken t"
     " JOIN accounts_virtualaccount va ON va.id = t.virtual_account_id"
     " JOIN accounts_localaccount a ON a.id = va.account_id WHERE t.token = %s"
 )
@@ -308,12 +308,15 @@ RETIRE_SQL = (
     "UPDATE licensing_productinstance SET status = 'deregistered'"
     " WHERE udi_pid = %s AND udi_sn = %s AND status = 'registered' RETURNING id"
 )
-# The token's use is counted in the same statement that creates the instance: no row is
-# written unless the token is still usable, and the token row stays locked only until commit.
+# The instance is created only if the token is still usable when the statement runs; a
+# token with a maximum number of uses is locked first (LIMITED_TOKEN_SQL) so that
+# concurrent registrations count exactly.
+# (Two statements: the count must see the rows committed while this one waited for the lock.)
+LOCK_TOKEN_SQL = "SELECT max_uses FROM licensing_registrationtoken WHERE id = %s FOR UPDATE"
+COUNT_USES_SQL = "SELECT count(*) FROM licensing_productinstance WHERE token_id = %s"
 INSERT_SQL = (
-    "WITH t AS (UPDATE licensing_registrationtoken SET uses = uses + 1 WHERE id = %s"
-    " AND revoked IS NULL AND expires > %s AND (max_uses IS NULL OR uses < max_uses)"
-    " RETURNING id)"
+    "WITH t AS (SELECT id FROM licensing_registrationtoken WHERE id = %s"
+    " AND revoked IS NULL AND expires > %s)"
     " INSERT INTO licensing_productinstance (uuid, virtual_account_id, name, udi_pid, udi_sn,"
     " hostname, product_type, software_version, token_id, status, certificate_serial,"
     " certificate_pem, certificate_expires, out_of_compliance, registered, last_contact)"
@@ -327,6 +330,7 @@ class _Token:
     id: int
     virtual_account_id: int
     account_id: int
+    max_uses: int | None
 
 
 def _token_for_registration(value: str) -> _Token:
@@ -335,16 +339,14 @@ def _token_for_registration(value: str) -> _Token:
         row = cursor.fetchone()
     if row is None:
         raise EnvelopeError(403, "invalid_token", "registration token is not valid")
-    token_id, va_id, account_id, account_status, revoked, expires, max_uses, uses = row
+    token_id, va_id, account_id, account_status, revoked, expires, max_uses = row
     if revoked is not None:
         raise EnvelopeError(403, "token_revoked", "registration token is revoked")
     if expires <= timezone.now():
         raise EnvelopeError(403, "token_expired", "registration token is expired")
-    if max_uses is not None and uses >= max_uses:
-        raise EnvelopeError(403, "token_exhausted", "registration token is exhausted")
     if account_status != "active":
         raise EnvelopeError(403, "account_inactive", "the local account is not active")
-    return _Token(token_id, va_id, account_id)
+    return _Token(token_id, va_id, account_id, max_uses)
 
 
 def _check_account_synchronized(token: _Token) -> None:
@@ -404,6 +406,11 @@ def register_product(message: Message) -> GatewayResult:
     cert_pem = pki.pem(cert)
     with transaction.atomic():
         with connection.cursor() as cursor:
+            if token.max_uses is not None:
+                cursor.execute(LOCK_TOKEN_SQL, [token.id])
+                cursor.execute(COUNT_USES_SQL, [token.id])
+                if cursor.fetchone()[0] >= token.max_uses:
+                    raise EnvelopeError(403, "token_exhausted", "registration token is exhausted")
             cursor.execute(RETIRE_SQL, [body["pid"], body["sn"]])
             retired = [row[0] for row in cursor.fetchall()]
             if retired:
@@ -431,7 +438,7 @@ def register_product(message: Message) -> GatewayResult:
             )
             row = cursor.fetchone()
             if row is None:
-                raise EnvelopeError(403, "token_exhausted", "registration token is exhausted")
+                raise EnvelopeError(403, "token_revoked", "registration token is no longer valid")
         record_event(
             EventCategory.LICENSING,
             "product_registered",

@@ -97,7 +97,7 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
         return context
 
     def _general(self, context, account, va):
-        context["tokens"] = RegistrationToken.objects.filter(virtual_account=va)
+        context["tokens"] = RegistrationToken.objects.filter(virtual_account=va).with_uses()
         context["token_form"] = RegistrationTokenForm()
         context["urls"] = product_urls(account.name)
 

@@ -72,8 +72,10 @@ class TokensAPIView(VirtualAccountAPIView):
     @extend_schema(parameters=PATH_PARAMETERS, responses=TokenListSerializer)
     def get(self, request, account, virtual_account):
         va = self.resolve(request, account, virtual_account)
-        tokens = RegistrationToken.objects.filter(virtual_account=va).select_related(
-            "virtual_account"
+        tokens = (
+            RegistrationToken.objects.filter(virtual_account=va)
+            .select_related("virtual_account")
+            .with_uses()
         )
         return Response({"tokens": TokenInfoSerializer(tokens, many=True).data})
 
