@@ -4,6 +4,8 @@ product at the new URL."""
 
 import contextlib
 import io
+import tempfile
+from pathlib import Path
 
 from cryptography import x509
 from django.core.management import CommandError, call_command
@@ -13,7 +15,8 @@ from accounts.services import approve_account_request, create_account_request
 from licensing import services as licensing
 from licensing.models import ProductInstance
 from security.models import HostCommonName
-from tests.security.pki import openssl_verify, pem
+from security.services import ensure_browser_certificate
+from tests.security.pki import TestCA, openssl_verify, pem
 from tests.support.browser import BrowserTestCase
 from tests.support.celery_worker import CeleryWorker
 from tests.support.csc import CscServer
@@ -140,3 +143,63 @@ class HostCommonNameBrowserTests(BrowserTestCase):
         self.assertIn("Host Common Name changed from 10.0.0.5 to 127.0.0.1", events)
         self.assertIn("Local account TEST synchronized", events)
         self.screenshot("security-event-log")
+
+
+class BrowserCertificateBrowserTests(BrowserTestCase):
+    """Generate a CSR on the page, have it signed, add the certificate with its chain."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.dir = Path(self.tmp.name)
+        ensure_browser_certificate(self.dir)
+        override = override_settings(
+            BROWSER_CERT_DIR=self.dir, WEB_PID_FILE=str(self.dir / "x.pid")
+        )
+        override.enable()
+        self.addCleanup(override.disable)
+        build_personas(self)
+
+    def test_generate_csr_then_add_the_signed_certificate(self):
+        self.login("admin", PASSWORD)
+        self.page.get_by_role("heading", name="Admin Workspace").wait_for()
+        self.page.goto(self.url("/admin/security/certificates/"))
+        card = self.page.locator("[data-testid=browser-certificate]")
+        self.assertEqual(card.locator("[data-testid=browser-cn]").inner_text(), "localhost")
+        card.locator("summary", has_text="Generate CSR").click()
+        card.locator("#id_common_name").fill("ssm.example.com")
+        card.locator("#id_subject_alternative_names").fill("ssm-a.example.com, 10.0.0.5")
+        card.locator("#id_organization").fill("Example Corp")
+        card.locator("#id_country").fill("JP")
+        card.get_by_role("button", name="Generate CSR").click()
+        self.page.get_by_text("CSR generated").wait_for()
+        with self.page.expect_download() as download:
+            self.page.get_by_role("link", name="Download CSR").click()
+        csr_pem = Path(download.value.path()).read_text()
+        self.assertIn("BEGIN CERTIFICATE REQUEST", csr_pem)
+        self.screenshot("security-browser-csr")
+
+        ca = TestCA()
+        signed = pem(ca.sign(csr_pem))
+        card = self.page.locator("[data-testid=browser-certificate]")
+        card.locator("summary", has_text="Add Certificate").click()
+        card.locator("#id_certificate").fill(signed)
+        card.get_by_role("button", name="Add Certificate").click()
+        self.page.get_by_text("The chain is incomplete").wait_for()  # no root yet: refused
+
+        card = self.page.locator("[data-testid=browser-certificate]")
+        card.locator("summary", has_text="Add Certificate").click()
+        card.locator("#id_certificate").fill(signed)
+        card.locator("#id_chain").fill(ca.chain_pem)
+        card.get_by_role("button", name="Add Certificate").click()
+        self.page.get_by_text("Browser Certificate for ssm.example.com installed").wait_for()
+        self.assertEqual(
+            self.page.locator("[data-testid=browser-cn]").inner_text(), "ssm.example.com"
+        )
+        self.assertIn(
+            "Example Root CA", self.page.locator("[data-testid=ca-certificates]").inner_text()
+        )
+        self.screenshot("security-browser-certificate-installed")
+        served = (self.dir / "browser.crt").read_text()
+        self.assertIn("OK", openssl_verify(served, served, pem(ca.root)))
