@@ -120,3 +120,34 @@ class MockCscApiTests(SimpleTestCase):
         ).stdout
         self.assertIn("IP Address:127.0.0.1", text)
         self.assertIn("DNS:localhost", text)
+
+    def test_operators_edit_quantities_in_the_admin(self):
+        import re
+
+        password = (self.csc.data_dir / "admin-password").read_text().strip()
+        session = requests.Session()
+        base = self.csc.url
+
+        def get(path):
+            return session.get(base + path, verify=self.csc.ca_file, timeout=10)
+
+        def token(html):
+            return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+        login = get("/admin/login/")
+        answer = session.post(
+            base + "/admin/login/?next=/admin/",
+            data={
+                "username": "cscadmin",
+                "password": password,
+                "csrfmiddlewaretoken": token(login.text),
+                "next": "/admin/",
+            },
+            headers={"Referer": base + "/admin/login/"},
+            verify=self.csc.ca_file,
+            timeout=10,
+        )
+        self.assertIn("Site administration", answer.text)
+        listing = get("/admin/mockcsc/entitlement/?q=&virtual_account__id__exact=&product_type=UCL")
+        self.assertIn("UC Manager Telepresence Room License (12.x)", listing.text)
+        self.assertIn("Prepaid", listing.text)
