@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from security.services import resynchronization_account_ids
+
 from . import access, services
 from .choices import AccountRequestStatus, SyncMode, SyncStatus, SystemRole
 from .forms import (
@@ -55,11 +57,17 @@ class AdminPageMixin(LoginRequiredMixin):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        is_admin = access.is_system_admin(self.request.user)
         context.update(
             workspace="admin",
             account_tabs=ACCOUNT_TABS,
-            is_system_admin=access.is_system_admin(self.request.user),
+            is_system_admin=is_admin,
             is_system_staff=access.is_system_staff(self.request.user),
+            pending_requests=(
+                AccountRequest.objects.filter(status=AccountRequestStatus.PENDING).count()
+                if is_admin
+                else 0
+            ),
         )
         return context
 
@@ -250,6 +258,7 @@ def _sync_rows(user):
         status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING]
     ).order_by("-created")
     rows = []
+    flagged = resynchronization_account_ids()  # Host Common Name changed since their last sync
     for account in accounts.prefetch_related(Prefetch("synchronizations", active, "active_jobs")):
         job = account.active_jobs[0] if account.active_jobs else None
         rows.append(
@@ -257,6 +266,7 @@ def _sync_rows(user):
                 "account": account,
                 "job": job,
                 "can_sync": access.can_synchronize(user, account),
+                "resync_required": account.pk in flagged,
                 "overdue": bool(
                     account.synchronization_due and account.synchronization_due < timezone.now()
                 ),

@@ -128,9 +128,9 @@ class AccountPagesTests(PersonaTestCase):
         self.client.post(reverse("accounts:request-create"), NEW_ACCOUNT)
         account_request = AccountRequest.objects.get()
         self.login(self.admin)
-        self.assertContains(
-            self.client.get(reverse("accounts:request-list")), 'data-testid="approve"'
-        )
+        page = self.client.get(reverse("accounts:request-list"))
+        self.assertContains(page, 'data-testid="approve"')
+        self.assertContains(page, 'data-testid="pending-count">1</span>')
         with self.captureOnCommitCallbacks(execute=True):
             response = self.client.post(
                 reverse("accounts:request-reject", args=[account_request.pk]),
