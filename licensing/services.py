@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.choices import EventCategory, EventResult
-from accounts.models import LocalAccount, PurchasedLicense, VirtualAccount
+from accounts.models import LocalAccount, VirtualAccount
 from accounts.services import record_event
 
 from . import pki
@@ -26,7 +26,6 @@ from .envelope import CLOCK_SKEW_SECONDS, EnvelopeError, Message
 from .models import (
     ApiAccessToken,
     ApiClient,
-    LicenseCounter,
     LicenseUsage,
     ProductCA,
     ProductInstance,
@@ -645,6 +644,15 @@ def purge_used_nonces() -> int:
 # Licenses
 
 
+LICENSE_ROWS_SQL = (
+    "SELECT COALESCE(p.tag, c.tag), p.name, p.billing, p.quantity, c.in_use FROM"
+    " (SELECT tag, name, billing, quantity FROM accounts_purchasedlicense"
+    "  WHERE virtual_account_id = %s) p"
+    " FULL OUTER JOIN (SELECT tag, in_use FROM licensing_licensecounter"
+    "  WHERE virtual_account_id = %s) c ON c.tag = p.tag"
+)
+
+
 def license_rows(virtual_account) -> list[dict]:
     """The Licenses tab of a local virtual account: Purchased, In Use, Substitution, Balance.
 
@@ -654,36 +662,22 @@ def license_rows(virtual_account) -> list[dict]:
     """
     va_id = getattr(virtual_account, "pk", virtual_account)
     rows: dict[str, dict] = {}
-    for p in PurchasedLicense.objects.filter(virtual_account_id=va_id).values(
-        "tag", "name", "billing", "quantity"
-    ):
-        info = license_info(p["tag"], p["name"])
-        rows[p["tag"]] = {
-            "tag": p["tag"],
-            "name": p["name"] or info.name,
-            "billing": p["billing"] or info.billing,
-            "purchased": p["quantity"],
-            "in_use": 0,
+    with connection.cursor() as cursor:
+        cursor.execute(LICENSE_ROWS_SQL, [va_id, va_id])
+        found = cursor.fetchall()
+    for tag, name, billing, purchased, in_use in found:
+        if purchased is None and not in_use:
+            continue
+        info = license_info(tag, name or "")
+        rows[tag] = {
+            "tag": tag,
+            "name": name or info.name,
+            "billing": billing or info.billing,
+            "purchased": purchased or 0,
+            "in_use": in_use or 0,
             "family": info.family,
             "tier": info.tier,
         }
-    for tag, in_use in LicenseCounter.objects.filter(virtual_account_id=va_id).values_list(
-        "tag", "in_use"
-    ):
-        if tag not in rows:
-            if in_use == 0:
-                continue
-            info = license_info(tag)
-            rows[tag] = {
-                "tag": tag,
-                "name": info.name,
-                "billing": info.billing,
-                "purchased": 0,
-                "in_use": 0,
-                "family": info.family,
-                "tier": info.tier,
-            }
-        rows[tag]["in_use"] = in_use
     for row in rows.values():
         row["substitution"] = 0
     families: dict[str, list[dict]] = {}
