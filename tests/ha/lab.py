@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +99,36 @@ def wait_for(what: str, predicate, timeout: float, interval: float = 0.2):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+def settled(node: str = "n1") -> bool:
+    """Both nodes online, no action pending, every resource running where it should, and
+    the standby holds a positive promotion score (PAF's primary monitor sets it; a standby
+    without one would not be promoted if the primary died now)."""
+    proc = subprocess.run(
+        [str(LAB / "node"), "exec", node, "crm_mon", "--one-shot", "--output-as=xml",
+         "--include=nodes,resources,attributes"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        return False
+    root = ET.fromstring(proc.stdout)  # noqa: S314 - the lab's own crm_mon
+    nodes = root.findall("./nodes/node")
+    if len(nodes) != 2 or any(
+        n.get("online") != "true" or n.get("pending") == "true" for n in nodes
+    ):
+        return False
+    for rsc in root.iter("resource"):
+        if rsc.get("active") != "true" or rsc.get("failed") == "true" or rsc.get("pending"):
+            return False
+        if rsc.get("role") not in ("Started", "Promoted", "Unpromoted"):
+            return False
+    scores = [
+        int(a.get("value", "-1"))
+        for a in root.iter("attribute")
+        if a.get("name") == "master-pgsqld"
+    ]
+    return len(scores) == 2 and min(scores) > 0
 
 
 def streaming_standby(primary: str, standby: str) -> bool:
