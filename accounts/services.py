@@ -176,16 +176,24 @@ def create_account_request(
     return account_request
 
 
-def _notify(account_request: AccountRequest, subject: str, body: str):
+def _mail_on_commit(address: str, subject: str, body: str):
+    """Send a notification once the transaction commits; mail is best effort."""
+
     def send():
         try:
-            send_mail(
-                subject, body, settings.DEFAULT_FROM_EMAIL, [account_request.notification_email]
-            )
-        except Exception:  # mail is best effort; the decision stands and is in the event log
-            log.exception("Could not send the account request notification")
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+        except Exception:  # the change stands and is in the event log
+            log.exception("Could not send the notification %r", subject)
 
     transaction.on_commit(send)
+
+
+def _format_time(value) -> str:
+    return value.strftime("%Y-%b-%d %H:%M:%S") if value else "never"
+
+
+def _notify(account_request: AccountRequest, subject: str, body: str):
+    _mail_on_commit(account_request.notification_email, subject, body)
 
 
 def approve_account_request(account_request: AccountRequest, by_user) -> LocalAccount:
@@ -704,9 +712,23 @@ def _fail(sync_id, account, message, by_user):
         sync.finished = now
         sync.log = [*sync.log, _log_line(f"Failed: {message}")]
         sync.save(update_fields=["status", "error", "finished", "log"])
+        was_failing = (
+            LocalAccount.objects.filter(pk=account.pk, last_sync_ok=False)
+            .select_for_update()
+            .exists()
+        )
         LocalAccount.objects.filter(pk=account.pk).update(
             last_sync_attempt=now, last_sync_ok=False, sync_alert=message[:300]
         )
+        if not was_failing:
+            _mail_on_commit(
+                account.notification_email,
+                f"Synchronization of {account.name} failed",
+                f"The synchronization of local account {account.name} with Cisco Software "
+                f"Central failed: {message}\n\nLast successful synchronization: "
+                f"{_format_time(account.last_synchronized)}. Synchronize again from the "
+                "Synchronization widget once the cause is fixed.",
+            )
         record_event(
             EventCategory.SYNCHRONIZATION,
             "synchronization_failed",

@@ -296,6 +296,18 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
         account.refresh_from_db()
         self.assertEqual(account.sync_alert, SYNC_SUCCESS_ALERT)
 
+    def test_the_owner_is_mailed_when_synchronization_starts_failing(self):
+        account = self.registered_account()
+        self.csc.fail("server_error")
+        with self.captureOnCommitCallbacks(execute=True):
+            self.sync(account)
+        with self.captureOnCommitCallbacks(execute=True):
+            self.sync(account)
+        failures = [m for m in mail.outbox if "failed" in m.subject]
+        self.assertEqual(len(failures), 1)
+        self.assertEqual(failures[0].to, [account.notification_email])
+        self.assertIn("HTTP 503", failures[0].body)
+
     def test_only_one_active_job_per_account(self):
         account = self.registered_account()
         with self.captureOnCommitCallbacks(execute=False) as callbacks:
