@@ -112,11 +112,17 @@ class HostCommonNameBrowserTests(BrowserTestCase):
         self.page.goto(self.url("/admin/"))
         self.page.click("[data-testid=widget-synchronization]")
         row = self.page.locator("[data-testid=sync-row][data-account='TEST']")
+        self.assertEqual(
+            row.locator("[data-testid=resync-required]").inner_text(), "Re-synchronization required"
+        )
+        self.screenshot("synchronization-resync-required")
         row.locator("[data-testid=sync-now]").click()
         self.page.locator("[data-testid=sync-row][data-account='TEST']").locator(
             "[data-testid=sync-alert]"
         ).get_by_text("Synchronization Successful").wait_for(timeout=60000)
         self.screenshot("security-resynchronized")
+        row = self.page.locator("[data-testid=sync-row][data-account='TEST']")
+        self.assertEqual(row.locator("[data-testid=resync-required]").count(), 0)
 
         self.page.goto(self.url("/admin/security/certificates/"))
         self.page.locator("[data-testid=host-common-name-value]").wait_for()
