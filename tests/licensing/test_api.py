@@ -106,3 +106,10 @@ class ApiTests(TestCase):
         schema = self.client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
         paths = schema["paths"]
         self.assertIn("/api/v1/accounts/{account}/virtual-accounts/{virtual_account}/tokens", paths)
+        for path in (
+            "/Transportgateway/services/DeviceRequestHandler",
+            "/SmartTransport",
+            "/cslu/v1/pi/{tenant}",
+            "/oauth/token",
+        ):
+            self.assertIn("post", paths[path])
