@@ -308,6 +308,14 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
         self.assertEqual(failures[0].to, [account.notification_email])
         self.assertIn("HTTP 503", failures[0].body)
 
+    def test_an_untrusted_csc_certificate_is_refused(self):
+        account = self.registered_account()
+        other_ca = str(self.csc.data_dir / "ca" / "ca.crt")
+        with self.settings(CSC_CA_FILE=other_ca):
+            job = self.sync(account)
+        self.assertEqual(job.status, SyncStatus.FAILED)
+        self.assertIn("certificate of Cisco Software Central could not be verified", job.error)
+
     def test_only_one_active_job_per_account(self):
         account = self.registered_account()
         with self.captureOnCommitCallbacks(execute=False) as callbacks:
