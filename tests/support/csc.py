@@ -8,6 +8,7 @@ csc.down(); csc.up()               # really stop / start the process (same port,
 csc.stop()                         # stop and remove the data store
 """
 
+import atexit
 import contextlib
 import os
 import secrets
@@ -47,6 +48,7 @@ def _prepared_template() -> Path:
             capture_output=True,
         )
         _TEMPLATE = path
+        atexit.register(shutil.rmtree, path, True)
     return _TEMPLATE
 
 
