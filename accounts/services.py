@@ -642,11 +642,43 @@ def _progress(sync_id, progress, message):
     sync.save(update_fields=["log"])
 
 
+def _report_from_virtual_accounts(account: LocalAccount) -> dict:
+    """Registered product instances and In Use counts, read through the virtual accounts' keys."""
+    instances, usage = [], {}
+    for va in account.virtual_accounts.all():
+        related = getattr(va, "product_instances", None)
+        if related is not None:
+            for pi in related.filter(status="registered").order_by("name", "pk"):
+                instances.append(
+                    {
+                        "name": pi.name,
+                        "product_type": pi.product_type,
+                        "udi_pid": pi.udi_pid,
+                        "udi_sn": pi.udi_sn,
+                        "virtual_account": va.name,
+                        "last_contact": pi.last_contact.isoformat(),
+                    }
+                )
+        counters = getattr(va, "license_counters", None)
+        if counters is not None:
+            for counter in counters.all():
+                usage[counter.tag] = usage.get(counter.tag, 0) + int(counter.in_use)
+    return {
+        "product_instances": instances,
+        "usage": [{"tag": tag, "count": count} for tag, count in sorted(usage.items())],
+    }
+
+
 def licensing_report(account: LocalAccount) -> dict:
-    """Product instances and usage to upload, from the licensing app when it provides them."""
+    """Product instances and usage to upload.
+
+    licensing.services.csc_sync_report(account) when the licensing app provides it;
+    otherwise the registered product instances and In Use counters found through the
+    account's virtual accounts.
+    """
     report = _licensing_hook("csc_sync_report")
     if report is None:
-        return {"product_instances": [], "usage": []}
+        return _report_from_virtual_accounts(account)
     data = report(account) or {}
     return {
         "product_instances": list(data.get("product_instances", [])),

@@ -220,6 +220,22 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
         with self.assertRaisesMessage(csc_client.CscRefused, "product_instances must be a list"):
             csc_client.synchronize(account, satellite().server_id, {"product_instances": [1]})
 
+    def test_registered_products_are_uploaded_by_a_synchronization(self):
+        from tests.licensing.support import registered
+
+        account = self.registered_account()
+        registered(account.default_virtual_account, "pi37")
+        job = self.sync(account)
+        self.assertEqual(job.status, SyncStatus.SUCCEEDED, job.error)
+        self.assertIn("Uploading 1 product instances", " ".join(li["message"] for li in job.log))
+        registration = next(
+            r
+            for r in self.csc.registrations()
+            if r["registration_id"] == account.csc_registration_id
+        )
+        self.assertEqual(len(registration["product_instances"]), 1)
+        self.assertIn("pi37", registration["product_instances"][0])
+
     def test_the_same_sync_twice_gives_the_same_result(self):
         account = self.registered_account()
         self.sync(account)
