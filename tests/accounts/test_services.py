@@ -493,7 +493,11 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
         self.assertEqual(product_ca().host_common_name, "airgap.example.com")
 
     def test_delete_account_removes_it_here_and_in_csc(self):
+        from licensing.models import ProductInstance
+        from tests.licensing.support import registered
+
         account = self.registered_account()
+        registered(account.default_virtual_account, "pi37")
         self.sync(account)
         registration_id = account.csc_registration_id
         with self.assertRaises(PermissionDenied):
@@ -509,6 +513,7 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
         delete_local_account(account, self.admin)
         self.assertFalse(LocalAccount.objects.filter(pk=account.pk).exists())
         self.assertFalse(PurchasedLicense.objects.filter(account_id=account.pk).exists())
+        self.assertFalse(ProductInstance.objects.filter(name__contains="pi37").exists())
         self.assertNotIn(registration_id, [r["registration_id"] for r in self.csc.registrations()])
         self.assertTrue(Event.objects.filter(action="account_deleted").exists())
 
