@@ -45,24 +45,36 @@ class Command(BaseCommand):
         parser.add_argument("--registrations", type=int, default=4000)
         parser.add_argument("--warmup", type=int, default=300)
         parser.add_argument("--instances", type=int, default=100_000)
+        parser.add_argument("--server-pid", type=int, help="gunicorn master (CPU accounting)")
+        parser.add_argument("--postgres-pid", type=int, help="postmaster (CPU accounting)")
 
     def handle(self, *args, **options):
         va, token = self._account()
         cpu = platform.processor() or platform.machine()
         self.stdout.write(
             f"machine: {platform.node()}, {os.cpu_count()} CPU ({cpu}); "
-            f"date: {timezone.now():%Y-%m-%d %H:%M} UTC"
+            f"date: {timezone.now():%Y-%m-%d %H:%M} UTC; "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
         total = options["warmup"] + options["registrations"]
         self.stdout.write(f"preparing {total} device keys and CSRs …")
         bodies = [self._register_body(token, i) for i in range(total)]
         self._load(options, bodies[: options["warmup"]])
+        before = self._cpu(options)
+        client_before = time.process_time()
         rate, latencies, errors = self._load(options, bodies[options["warmup"] :])
+        client_cpu = time.process_time() - client_before
+        after = self._cpu(options)
         self.stdout.write(
             f"registrations: {len(latencies)} at {options['clients']} clients: "
             f"{rate:.0f}/s, p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
             f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, errors {errors}"
         )
+        count = len(latencies)
+        parts = [f"client {client_cpu / count * 1000:.2f}"]
+        for name in after:
+            parts.append(f"{name} {(after[name] - before[name]) / count * 1000:.2f}")
+        self.stdout.write(f"CPU ms per registration: {', '.join(parts)}")
         self._licenses_tab(va, options["instances"])
 
     def _account(self):
@@ -92,6 +104,28 @@ class Command(BaseCommand):
         services.product_ca()
         token = services.create_token(va, description="benchmark", expires_after_days=1)
         return va, token
+
+    def _cpu(self, options) -> dict[str, float]:
+        """CPU seconds used so far by the web server and PostgreSQL process trees."""
+        import psutil
+
+        result = {}
+        for name, pid in (("web", options["server_pid"]), ("postgres", options["postgres_pid"])):
+            if not pid:
+                continue
+            try:
+                root = psutil.Process(pid)
+                total = 0.0
+                for proc in [root, *root.children(recursive=True)]:
+                    try:
+                        times = proc.cpu_times()
+                        total += times.user + times.system
+                    except psutil.Error:
+                        continue
+            except psutil.Error:
+                continue
+            result[name] = total
+        return result
 
     def _register_body(self, token, index) -> bytes:
         key = ec.generate_private_key(ec.SECP256R1())
