@@ -103,6 +103,11 @@ class AdminSetPasswordForm(forms.Form):
 class LockoutAuthenticationForm(AuthenticationForm):
     """The log-in form; says so when the user is locked after repeated failures."""
 
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Your username and password didn't match. Please try again.",
+    }
+
     def clean(self):
         try:
             return super().clean()

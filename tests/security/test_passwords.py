@@ -79,7 +79,7 @@ class LockoutTests(TestCase):
     def test_locked_after_threshold_even_with_the_right_password_until_unlocked(self):
         services.update_password_policy(lockout_threshold=3, lockout_minutes=0, by_user=self.admin)
         for _ in range(2):
-            self.assertContains(self.login("wrong"), "Please enter a correct username")
+            self.assertContains(self.login("wrong"), "Your username and password didn&#x27;t match")
         response = self.login("wrong")
         self.assertContains(response, "locked after repeated failed log-ins", status_code=200)
         response = self.login(PASSWORD)
