@@ -101,34 +101,51 @@ def wait_for(what: str, predicate, timeout: float, interval: float = 0.2):
         time.sleep(interval)
 
 
-def settled(node: str = "n1") -> bool:
-    """Both nodes online, no action pending, every resource running where it should, and
-    the standby holds a positive promotion score (PAF's primary monitor sets it; a standby
-    without one would not be promoted if the primary died now)."""
+def unsettled(node: str = "n1") -> str:
+    """Why the cluster is not settled yet ("" when it is): both nodes online, no action
+    pending, every resource running where it should, and the standby holding a positive
+    promotion score (PAF's primary monitor sets it; a standby without one would not be
+    promoted if the primary died now)."""
     proc = subprocess.run(
         [str(LAB / "node"), "exec", node, "crm_mon", "--one-shot", "--output-as=xml",
          "--include=nodes,resources,attributes"],
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     if proc.returncode != 0:
-        return False
+        return f"crm_mon failed: {proc.stderr.strip()[:200]}"
     root = ET.fromstring(proc.stdout)  # noqa: S314 - the lab's own crm_mon
-    nodes = root.findall("./nodes/node")
-    if len(nodes) != 2 or any(
-        n.get("online") != "true" or n.get("pending") == "true" for n in nodes
-    ):
-        return False
+    for n in root.findall("./nodes/node"):
+        if n.get("online") != "true" or n.get("pending") == "true":
+            return f"node {n.get('name')} not online"
     for rsc in root.iter("resource"):
-        if rsc.get("active") != "true" or rsc.get("failed") == "true" or rsc.get("pending"):
-            return False
-        if rsc.get("role") not in ("Started", "Promoted", "Unpromoted"):
-            return False
-    scores = [
+        state = (rsc.get("role"), rsc.get("active"), rsc.get("failed"), rsc.get("pending"))
+        if state[0] not in ("Started", "Promoted", "Unpromoted") or state[1:] != (
+            "true",
+            "false",
+            None,
+        ):
+            return f"resource {rsc.get('id')} role={state[0]} active/failed/pending={state[1:]}"
+    values = [
         int(a.get("value", "-1"))
         for a in root.iter("attribute")
         if a.get("name") == "master-pgsqld"
     ]
-    return len(scores) == 2 and min(scores) > 0
+    if len(values) != 2 or min(values) <= 0:
+        return f"promotion scores {values}"
+    return ""
+
+
+def wait_settled(node: str, timeout: float = 120) -> None:
+    reason = {"last": ""}
+
+    def check() -> bool:
+        reason["last"] = unsettled(node)
+        return not reason["last"]
+
+    try:
+        wait_for("the cluster to settle", check, timeout, interval=1)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {reason['last']}") from None
 
 
 def streaming_standby(primary: str, standby: str) -> bool:

@@ -97,7 +97,7 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
     def test_scenarios_under_load(self):
         figures = {}
         self.assertEqual(lab.vip_holder(), "n1", "the lab must start with the VIP on the primary")
-        lab.wait_for("the cluster to settle", lambda: lab.settled("n1"), 120, interval=1)
+        lab.wait_settled("n1")
         token = lab.node_python("n1", SEED)["token"]
         load = lab.Load(token, f"ha{int(time.time())}")
         self.addCleanup(load.stop)
@@ -160,7 +160,7 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         lab.manage("n1", "ha_cluster_start")
         lab.wait_for("primary-node streaming from secondary-node",
                      lambda: lab.streaming_standby("n2", "n1"), 90)  # fmt: skip
-        lab.wait_for("the cluster to settle", lambda: lab.settled("n2"), 120, interval=1)
+        lab.wait_settled("n2")
         self.assertEqual(lab.vip_holder(), "n2")
 
         # 4. Fallback
@@ -175,7 +175,7 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         lab.manage("n2", "ha_cluster_start")
         lab.wait_for("secondary-node streaming from primary-node",
                      lambda: lab.streaming_standby("n1", "n2"), 90)  # fmt: skip
-        lab.wait_for("the cluster to settle", lambda: lab.settled("n1"), 120, interval=1)
+        lab.wait_settled("n1")
 
         # Power loss of the active node, then ha_cluster_start repairs it automatically
         self.say("power loss of the active node")
