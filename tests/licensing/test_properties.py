@@ -12,7 +12,7 @@ from hypothesis.extra.django import TestCase
 from accounts.models import Event
 from licensing import pki, services
 from licensing.envelope import UDI_RE, EnvelopeError, parse
-from licensing.models import LicenseCounter, LicenseUsage, ProductInstance, UsedNonce
+from licensing.models import LicenseCounter, LicenseUsage, ProductInstance, RumReport, UsedNonce
 from tests.support.personas import make_account
 
 from .support import PI_BASE, gateway_client, registered, token_for
@@ -172,3 +172,87 @@ class EndpointProperties(TestCase):
             self.assertEqual(body["status"], "FAILED")
             self.assertTrue(body["error"]["message"])
             self.assertEqual(before, self.snapshot())
+
+
+class CsluProperties(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.account = make_account("RUM")
+        cls.va = cls.account.default_virtual_account
+        registered(cls.va, "pi37", gateway_client(), token_for(cls.va))
+
+    def setUp(self):
+        self.http = DjangoClient()
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def test_rum_reports_never_500_and_refusals_write_nothing(self, data):
+        report = data.draw(
+            st.one_of(
+                JSON,
+                st.fixed_dictionaries(
+                    {
+                        "report_id": st.one_of(st.integers(), ANY_TEXT, JSON),
+                        "metadata": st.one_of(
+                            JSON,
+                            st.fixed_dictionaries(
+                                {
+                                    "entitlement_tag": st.one_of(st.just(PI_BASE), ANY_TEXT),
+                                    "udi": st.one_of(
+                                        st.just({"pid": "PI-SOFTWARE", "sn": "pi37"}), JSON
+                                    ),
+                                }
+                            ),
+                        ),
+                        "meas_report": st.one_of(
+                            JSON,
+                            st.lists(
+                                st.fixed_dictionaries(
+                                    {
+                                        "meas": st.lists(
+                                            st.fixed_dictionaries(
+                                                {"value": st.fixed_dictionaries({"value": JSON})}
+                                            ),
+                                            max_size=3,
+                                        )
+                                    }
+                                ),
+                                max_size=2,
+                            ),
+                        ),
+                    }
+                ),
+            )
+        )
+        text = json.dumps(report)
+        body, content_type = data.draw(
+            st.sampled_from(
+                [
+                    (text, "application/json"),
+                    ('{"RUMReport": [' + text + "]}", "application/json"),
+                    (
+                        "<smartLicense><RUMReport><![CDATA["
+                        + text
+                        + "]]></RUMReport></smartLicense>",
+                        "application/xml",
+                    ),
+                    ("<smartLicense><RUMReport>" + text, "application/xml"),
+                ]
+            )
+        )
+        before = (
+            RumReport.objects.count(),
+            list(LicenseCounter.objects.values_list("tag", "in_use")),
+            Event.objects.count(),
+        )
+        response = self.http.post("/cslu/v1/pi/RUM-1", body, content_type=content_type)
+        self.assertLess(response.status_code, 500, response.content)
+        if response.status_code != 200:
+            self.assertEqual(
+                before,
+                (
+                    RumReport.objects.count(),
+                    list(LicenseCounter.objects.values_list("tag", "in_use")),
+                    Event.objects.count(),
+                ),
+            )
