@@ -64,6 +64,7 @@ class Device:
     instance: str | None = None
     certificate: x509.Certificate | None = None
     chain: list = field(default_factory=list)
+    pending_key: object = None  # the new key of a renewal whose answer has not arrived
 
     @classmethod
     def named(cls, name: str) -> "Device":
@@ -199,15 +200,35 @@ class Client:
         return data
 
     def renew(self, device: Device) -> dict:
-        new_key = ec.generate_private_key(ec.SECP256R1())
-        message = device._message("renew", csr=pki.csr_for(new_key, device.sn))
-        data = self.send(device.envelope(message))  # signed with the old key
+        """Renew the ID certificate for a new key, signing with the current one.
+
+        If an earlier renewal reached the server but its answer was lost (a failover), the
+        server already holds the certificate of the pending key: the retry is then signed
+        with that key.
+        """
+        if device.pending_key is None:
+            device.pending_key = ec.generate_private_key(ec.SECP256R1())
+        new_key = device.pending_key
+        csr = pki.csr_for(new_key, device.sn)
+        try:
+            data = self.send(device.envelope(device._message("renew", csr=csr)))
+        except GatewayRefused as exc:
+            code = exc.body.get("error", {}).get("code") if isinstance(exc.body, dict) else ""
+            if exc.status != 401 or code != "bad_signature":
+                raise
+            old_key, device.key = device.key, new_key
+            try:
+                data = self.send(device.envelope(device._message("renew", csr=csr)))
+            except GatewayRefused:
+                device.key = old_key
+                raise
         old_key, device.key = device.key, new_key
         try:
             device.accept_certificate(data, self.trusted_ca)
         except Exception:
             device.key = old_key
             raise
+        device.pending_key = None
         return data
 
     def authorize(self, device: Device, entitlements=None) -> dict:

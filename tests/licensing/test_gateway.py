@@ -75,6 +75,21 @@ class GatewayTests(TestCase):
         self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 0)
         self.assertFalse(ProductInstance.objects.filter(status="registered").exists())
 
+    def test_renewal_whose_answer_was_lost_is_retried_with_the_pending_key(self):
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        from licensing import pki
+
+        device = Device.named("pi37")
+        self.client_.register(device, self.token.token)
+        device.pending_key = ec.generate_private_key(ec.SECP256R1())
+        lost = device._message("renew", csr=pki.csr_for(device.pending_key, device.sn))
+        self.client_.send(device.envelope(lost))  # the server renewed; the answer is dropped
+        self.client_.renew(device)
+        self.assertIsNone(device.pending_key)
+        self.client_.report_usage(device, [(PI_BASE, 1)])
+        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 1)
+
     def test_out_of_compliance_when_purchased_exceeded(self):
         device = Device.named("pi37")
         self.client_.register(device, self.token.token)

@@ -174,10 +174,13 @@ class Command(BaseCommand):
                     entitlements=[tuple(e) for e in item["entitlements"]],
                     instance=item.get("instance"),
                 )
-                if item.get("key"):
-                    device.key = serialization.load_pem_private_key(
-                        item["key"].encode(), password=None
-                    )
+                for attr in ("key", "pending_key"):
+                    if item.get(attr):
+                        setattr(
+                            device,
+                            attr,
+                            serialization.load_pem_private_key(item[attr].encode(), password=None),
+                        )
                 devices.append(device)
             return devices
         devices = []
@@ -191,13 +194,18 @@ class Command(BaseCommand):
     def _save(self, state_path, devices):
         items = []
         for d in devices:
-            key = ""
-            if d.key is not None:
-                key = d.key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                ).decode()
+            keys = {}
+            for attr in ("key", "pending_key"):
+                value = getattr(d, attr)
+                keys[attr] = (
+                    value.private_bytes(
+                        serialization.Encoding.PEM,
+                        serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption(),
+                    ).decode()
+                    if value is not None
+                    else ""
+                )
             items.append(
                 {
                     "sn": d.sn,
@@ -207,7 +215,7 @@ class Command(BaseCommand):
                     "hostname": d.hostname,
                     "entitlements": d.entitlements,
                     "instance": d.instance,
-                    "key": key,
+                    **keys,
                 }
             )
         tmp = state_path.with_suffix(".tmp")
