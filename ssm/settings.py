@@ -217,6 +217,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+HA_COLLECT_INTERVAL = env.float("HA_COLLECT_INTERVAL", default=2.0)
+if not 0.5 <= HA_COLLECT_INTERVAL <= 60:
+    raise ImproperlyConfigured("HA_COLLECT_INTERVAL must be between 0.5 and 60 seconds")
 CELERY_BEAT_SCHEDULE: dict = {
     # Network-mode accounts synchronize with CSC when 30 days have passed (checked hourly).
     "queue-due-synchronizations": {
@@ -225,6 +228,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Products' used nonces are kept only as long as their timestamps are acceptable.
     "purge-used-nonces": {"task": "licensing.purge_used_nonces", "schedule": 600.0},
+    # The HA widget's picture: cluster state collected on the active node (beat runs there);
+    # a collection not started within one interval is dropped, never queued up.
+    "collect-cluster-state": {
+        "task": "highavailability.collect_cluster_state",
+        "schedule": HA_COLLECT_INTERVAL,
+        "options": {"expires": HA_COLLECT_INTERVAL},
+    },
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -1,0 +1,86 @@
+"""Status values of the cluster, its nodes and its tracked jobs (label and badge colour)."""
+
+from django.db import models
+
+
+class ClusterHealth(models.TextChoices):
+    """Normal while every node is online in its role; Degraded otherwise."""
+
+    NORMAL = "normal", "Normal"
+    DEGRADED = "degraded", "Degraded"
+
+    @property
+    def colour(self) -> str:
+        return {"normal": "success", "degraded": "warning"}[self.value]
+
+    @property
+    def sentence(self) -> str:
+        return {
+            "normal": "The status of the high availability cluster is normal.",
+            "degraded": "The cluster is degraded One of the cluster nodes is offline",
+        }[self.value]
+
+
+class HeartbeatState(models.TextChoices):
+    """The cluster (heartbeat) network: every node is a member of the membership, or not."""
+
+    CONNECTED = "connected", "Connected"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+    @property
+    def colour(self) -> str:
+        return {"connected": "success", "disconnected": "danger"}[self.value]
+
+
+class NodeRole(models.TextChoices):
+    """What a node does: holds the primary database and the VIP, follows it, or neither."""
+
+    ACTIVE = "active", "Active"
+    STANDBY = "standby", "Standby"
+    DEGRADED = "degraded", "Degraded"
+    OFFLINE = "offline", "Offline"
+
+    @property
+    def colour(self) -> str:
+        return {
+            "active": "success",
+            "standby": "primary",
+            "degraded": "warning",
+            "offline": "danger",
+        }[self.value]
+
+
+class ReplicationMode(models.TextChoices):
+    """Whether commits on the primary wait for the standby."""
+
+    SYNC = "sync", "synchronous"
+    ASYNC = "async", "asynchronous"
+    UNKNOWN = "", "--"
+
+    @property
+    def colour(self) -> str:
+        return {"sync": "success", "async": "warning", "": "secondary"}[self.value]
+
+
+class HAJobKind(models.TextChoices):
+    """Long cluster operations run from a node's console."""
+
+    GENERATE_KEYS = "generate_keys", "Generate Keys"
+    PROVISION_STANDBY = "provision_standby", "Provision Standby"
+    DEPLOY = "deploy", "Deploy"
+    CLUSTER_START = "cluster_start", "Cluster Start"
+    CLUSTER_STOP = "cluster_stop", "Cluster Stop"
+    REPAIR = "repair", "Repair"
+    TEARDOWN = "teardown", "Teardown"
+
+
+class HAJobStatus(models.TextChoices):
+    """Where a tracked cluster operation stands."""
+
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+    @property
+    def colour(self) -> str:
+        return {"running": "info", "succeeded": "success", "failed": "danger"}[self.value]
