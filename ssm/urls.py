@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/api-toolkit/", licensing_views.ApiToolkitView.as_view(), name="api-toolkit"),
     path("admin/security/", include("security.urls")),
     path("admin/", include("accounts.urls")),
+    path("admin/high-availability/", include("highavailability.urls")),
     path("admin/<slug:slug>/", views.WidgetPendingView.as_view(), name="widget"),
     path("smart-licensing/", include("licensing.urls")),
     path("Transportgateway/services/DeviceRequestHandler", gateway.device_request),
@@ -30,6 +31,7 @@ urlpatterns = [
     path("api/v1/", include("licensing.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("security.api.urls")),
+    path("api/v1/", include("highavailability.api.urls")),
     path("django-admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

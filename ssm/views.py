@@ -5,7 +5,7 @@ from django.http import Http404
 from django.views.generic import TemplateView
 
 from .health import system_health
-from .workspace import WIDGETS, widget
+from .workspace import visible_widgets, widget
 
 
 class AdminWorkspaceView(LoginRequiredMixin, TemplateView):
@@ -14,7 +14,7 @@ class AdminWorkspaceView(LoginRequiredMixin, TemplateView):
     template_name = "ssm/admin_workspace.html"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(widgets=WIDGETS, **kwargs)
+        return super().get_context_data(widgets=visible_widgets(self.request.user), **kwargs)
 
 
 class WidgetPendingView(LoginRequiredMixin, TemplateView):

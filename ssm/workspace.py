@@ -46,7 +46,11 @@ WIDGETS = [
         "support-center",
     ),
     Widget(
-        "High Availability", "high-availability", "bi-hdd-network", "Cluster status, nodes and VIP"
+        "High Availability",
+        "high-availability",
+        "bi-hdd-network",
+        "Cluster status, nodes and VIP",
+        "highavailability:host",
     ),
     Widget(
         "Synchronization",
@@ -58,6 +62,17 @@ WIDGETS = [
     Widget("Network", "network", "bi-globe", "Interfaces and routes"),
     Widget("Users", "users", "bi-person", "Local users", "accounts:user-list"),
 ]
+
+
+def visible_widgets(user) -> list[Widget]:
+    """The tiles this user sees: High Availability only while HA is enabled, for system staff."""
+    from accounts.access import is_system_staff
+    from highavailability.services import ha_enabled
+
+    hidden = set()
+    if not (is_system_staff(user) and ha_enabled()):
+        hidden.add("high-availability")
+    return [w for w in WIDGETS if w.slug not in hidden]
 
 
 def widget(slug: str) -> Widget | None:

@@ -1,0 +1,41 @@
+"""The HA API (read-only): cluster status with nodes, and tracked cluster operations."""
+
+from rest_framework import mixins, viewsets
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+
+from accounts import access
+
+from .. import services
+from ..models import ClusterStatus, HAJob
+from .serializers import ClusterStatusSerializer, HAJobSerializer
+
+
+class IsSystemStaff(BasePermission):
+    """System administrators and operators."""
+
+    message = "Only a system administrator or operator can see the cluster."
+
+    def has_permission(self, request, view):
+        return access.is_system_staff(request.user)
+
+
+class ClusterStatusViewSet(viewsets.GenericViewSet):
+    """The cluster as last collected (ha_enabled false on a stand-alone server)."""
+
+    permission_classes = [IsSystemStaff]
+    serializer_class = ClusterStatusSerializer
+    queryset = ClusterStatus.objects.none()
+    pagination_class = None
+
+    def list(self, request):
+        status = services.cluster_status() or ClusterStatus(ha_enabled=False)
+        return Response(self.get_serializer(status).data)
+
+
+class HAJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Long cluster operations (deploy, repair, teardown...), newest first."""
+
+    permission_classes = [IsSystemStaff]
+    serializer_class = HAJobSerializer
+    queryset = HAJob.objects.all()

@@ -1,0 +1,88 @@
+"""Admin Workspace → High Availability: the cluster widget (Host) and its Event Logs."""
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.views.generic import TemplateView
+
+from accounts import access
+
+from . import services
+from .models import HAJob
+
+TABS = (
+    ("highavailability:host", "Host"),
+    ("highavailability:event-log", "Event Logs"),
+)
+
+
+class HAPageMixin(LoginRequiredMixin):
+    """System administrators and operators only; anyone else gets 404 (the page is hidden).
+
+    While HA is not enabled (a stand-alone server, or after teardown) the widget does not
+    exist: the page answers 404 with "HA is not enabled." and a live part that is polling
+    shows the same sentence and stops polling.
+    """
+
+    tab = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not access.is_system_staff(request.user):
+            raise Http404("No such page")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not services.ha_enabled():
+            if request.htmx:
+                return self.response_class(
+                    request, ["highavailability/_not_enabled.html"], {}, using=self.template_engine
+                )
+            return self.response_class(
+                request,
+                ["highavailability/not_enabled.html"],
+                {"workspace": "admin"},
+                status=404,
+                using=self.template_engine,
+            )
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(tabs=TABS, tab=self.tab, workspace="admin", **kwargs)
+
+
+class HighAvailabilityHostView(HAPageMixin, TemplateView):
+    """Host: status, heartbeat, VIP, Active and Standby Server cards, updated live."""
+
+    template_name = "highavailability/host.html"
+    tab = "highavailability:host"
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return ["highavailability/_host.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        status = services.cluster_status()
+        active, standby = services.server_cards(status)
+        return super().get_context_data(
+            status=status,
+            active=active,
+            standby=standby,
+            jobs=HAJob.objects.all()[:5],
+            **kwargs,
+        )
+
+
+class HighAvailabilityEventLogView(HAPageMixin, TemplateView):
+    """Event Logs: every cluster transition and HA job, newest first, paged and searchable."""
+
+    template_name = "highavailability/event_log.html"
+    tab = "highavailability:event-log"
+
+    def get_context_data(self, **kwargs):
+        events = services.ha_events()
+        query = self.request.GET.get("q", "").strip()
+        if query:
+            events = events.filter(message__icontains=query)
+        page = Paginator(events, 25).get_page(self.request.GET.get("page"))
+        return super().get_context_data(page=page, query=query, **kwargs)

@@ -1,0 +1,87 @@
+"""Cluster observations for the HA tests: crm_mon XML as pacemaker 2.1 writes it.
+
+fixtures/crm_mon_normal.xml is the output of `crm_mon --output-as=xml` on the lab's
+primary-node with the cluster Normal; `crm_mon_xml` writes the other states in the same shape.
+"""
+
+from pathlib import Path
+
+from highavailability import cluster, services
+from highavailability.models import ClusterStatus
+
+FIXTURES = Path(__file__).parent / "fixtures"
+NORMAL_XML = (FIXTURES / "crm_mon_normal.xml").read_text()
+PRIMARY, SECONDARY = "primary-node", "secondary-node"
+CONFIGURED = [
+    cluster.ClusterNode(PRIMARY, 1, "169.254.101.11"),
+    cluster.ClusterNode(SECONDARY, 2, "169.254.101.12"),
+]
+PUBLIC = {PRIMARY: "169.254.100.11", SECONDARY: "169.254.100.12"}
+VIP = "169.254.100.10"
+SYSTEM = services.SystemInfo(physical_memory=8 * 1024**3, disk_space=100 * 1024**3, version="8.1")
+
+
+def crm_mon_xml(online=(PRIMARY, SECONDARY), promoted=PRIMARY, unpromoted=SECONDARY, dc=None):
+    """crm_mon XML: which nodes are online, where PostgreSQL is promoted / a replica."""
+    dc = dc or (promoted or (online[0] if online else None))
+    nodes = "\n".join(
+        f'<node name="{name}" id="{i}" online="{"true" if name in online else "false"}" '
+        f'standby="false" unclean="false" type="member"/>'
+        for i, name in enumerate((PRIMARY, SECONDARY), start=1)
+    )
+    resources = []
+    for role, host in (("Unpromoted", unpromoted), ("Promoted", promoted)):
+        if host:
+            resources.append(
+                f'<resource id="pgsqld" resource_agent="ocf:heartbeat:pgsqlms" role="{role}" '
+                f'active="true" failed="false" nodes_running_on="1"><node name="{host}" id="1"/>'
+                "</resource>"
+            )
+    vip = ""
+    if promoted:
+        vip = (
+            '<resource id="vip" resource_agent="ocf:heartbeat:IPaddr2" role="Started" '
+            f'active="true" failed="false" nodes_running_on="1"><node name="{promoted}" id="1"/>'
+            "</resource>"
+        )
+    summary = f'<current_dc present="true" name="{dc}" with_quorum="true"/>' if dc else ""
+    return (
+        '<pacemaker-result api-version="2.25"><summary>'
+        f"{summary}</summary><nodes>{nodes}</nodes><resources>"
+        f'<clone id="pgsql-ha" multi_state="true">{"".join(resources)}</clone>{vip}'
+        '</resources><status code="0" message="OK"/></pacemaker-result>'
+    )
+
+
+def database(sync=True, standbys=((SECONDARY, "169.254.100.12"),), lag="00:00:00.016238"):
+    """The primary's replication state (pg_stat_replication) as cluster.database_state reads it."""
+    return cluster.DatabaseState(
+        in_recovery=False,
+        synchronous_standby_names="*" if sync else "",
+        standbys=[
+            cluster.ReplicationPeer(
+                name, addr, "2026-11-25 18:18:08", "streaming",
+                "sync" if sync else "async", "00:00:00.000323", "00:00:00.012371", lag,
+            )
+            for name, addr in standbys
+        ],
+    )  # fmt: skip
+
+
+def observation(xml=None, db="normal", local=PRIMARY, public=True):
+    """An Observation built from crm_mon XML and the primary's replication state."""
+    return services.build_observation(
+        cluster.parse_crm_mon(xml or NORMAL_XML),
+        CONFIGURED,
+        database() if db == "normal" else db,
+        vip=VIP,
+        local_node=local,
+        local_system=SYSTEM,
+        public_addresses=PUBLIC if public else {},
+    )
+
+
+def enable_ha():
+    """Store a Normal cluster as the collector would (primary active)."""
+    services.apply_observation(observation())
+    return ClusterStatus.objects.get(pk=1)
