@@ -1,0 +1,42 @@
+"""The HA API: read-only cluster status and tracked jobs, for system staff."""
+
+from django.test import TestCase
+
+from highavailability import services
+from highavailability.choices import HAJobKind
+from tests.support.personas import PersonasMixin
+
+from .support import PRIMARY, enable_ha
+
+
+class HAApiTests(PersonasMixin, TestCase):
+    def test_cluster_status_with_nodes(self):
+        enable_ha()
+        self.client.force_login(self.operator)
+        data = self.client.get("/api/v1/ha-cluster/").json()
+        self.assertTrue(data["ha_enabled"])
+        self.assertEqual((data["health"], data["heartbeat"]), ("normal", "connected"))
+        self.assertEqual([n["role"] for n in data["nodes"]], ["active", "standby"])
+        self.assertIsNone(data["nodes"][1]["physical_memory"])
+
+    def test_standalone_server(self):
+        self.client.force_login(self.admin)
+        data = self.client.get("/api/v1/ha-cluster/").json()
+        self.assertFalse(data["ha_enabled"])
+        self.assertEqual(data["nodes"], [])
+
+    def test_jobs(self):
+        job = services.start_job(HAJobKind.DEPLOY, node=PRIMARY)
+        services.job_log(job, "Copying the database to secondary-node", 40)
+        self.client.force_login(self.admin)
+        rows = self.client.get("/api/v1/ha-jobs/").json()["results"]
+        self.assertEqual([(r["kind"], r["progress"]) for r in rows], [("deploy", 40)])
+        self.assertEqual(self.client.get(f"/api/v1/ha-jobs/{job.pk}/").json()["node"], PRIMARY)
+
+    def test_only_system_staff(self):
+        for user in (self.alice, self.bob):
+            self.client.force_login(user)
+            self.assertEqual(self.client.get("/api/v1/ha-cluster/").status_code, 403)
+            self.assertEqual(self.client.get("/api/v1/ha-jobs/").status_code, 403)
+        self.client.logout()
+        self.assertIn(self.client.get("/api/v1/ha-cluster/").status_code, (401, 403))

@@ -1,0 +1,72 @@
+"""The collector task in a real Celery worker, and its place in the beat schedule."""
+
+import os
+import time
+
+from django.conf import settings
+from django.test import SimpleTestCase, TransactionTestCase
+
+from accounts.models import Event
+from highavailability import services
+from highavailability.tasks import collect_cluster_state_task
+from tests.support.celery_worker import CeleryWorker
+
+from .support import enable_ha
+
+
+def wait_for(predicate, seconds=30.0, message="condition"):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"Timed out waiting for {message}")
+
+
+class CollectorWorkerTests(TransactionTestCase):
+    """A worker on a node whose cluster configuration is gone (after ha_teardown)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        previous = os.environ.get("HA_COROSYNC_CONF")
+        os.environ["HA_COROSYNC_CONF"] = "/nonexistent/corosync/corosync.conf"
+        try:
+            cls.worker = CeleryWorker("highavailability").start()
+        finally:
+            if previous is None:
+                os.environ.pop("HA_COROSYNC_CONF")
+            else:
+                os.environ["HA_COROSYNC_CONF"] = previous
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.worker.stop()
+        super().tearDownClass()
+
+    def test_worker_records_the_teardown_once(self):
+        enable_ha()
+        collect_cluster_state_task.delay()
+        wait_for(lambda: not services.ha_enabled(), message="HA disabled by the worker")
+        collect_cluster_state_task.delay()
+        collect_cluster_state_task.delay()
+        wait_for(
+            lambda: (
+                services.cluster_status().collected
+                and Event.objects.filter(action="teardown").count() == 1
+            ),
+            message="teardown event",
+        )
+        first = services.cluster_status().collected
+        collect_cluster_state_task.delay()
+        wait_for(lambda: services.cluster_status().collected > first, message="a later run")
+        self.assertEqual(Event.objects.filter(action="teardown").count(), 1)
+
+
+class BeatScheduleTests(SimpleTestCase):
+    def test_collector_runs_every_two_seconds_and_never_queues_up(self):
+        entry = settings.CELERY_BEAT_SCHEDULE["collect-cluster-state"]
+        self.assertEqual(entry["task"], "highavailability.collect_cluster_state")
+        self.assertTrue(2 <= entry["schedule"] <= 5)
+        self.assertEqual(entry["options"]["expires"], entry["schedule"])

@@ -1,0 +1,119 @@
+"""The High Availability widget: the spec's texts, live part, access and its absence."""
+
+from django.test import TestCase
+from django.urls import reverse
+
+from highavailability import services
+from highavailability.choices import HAJobKind
+from tests.support.personas import PersonasMixin
+
+from .support import PRIMARY, SECONDARY, crm_mon_xml, database, enable_ha, observation
+
+HOST = reverse("highavailability:host")
+EVENTS = reverse("highavailability:event-log")
+
+
+class HighAvailabilityViewTests(PersonasMixin, TestCase):
+    def setUp(self):
+        self.client.force_login(self.admin)
+
+    def test_normal_cluster(self):
+        enable_ha()
+        response = self.client.get(HOST)
+        self.assertContains(response, "The status of the high availability cluster is normal.")
+        self.assertContains(response, 'data-testid="ha-status">Normal<')
+        self.assertContains(response, "Connection status: <span")
+        self.assertContains(response, ">Connected<")
+        self.assertContains(response, "169.254.100.10")
+        self.assertContains(response, "Replication mode: synchronous")
+        self.assertEqual(response.context["active"].name, PRIMARY)
+        self.assertEqual(response.context["standby"].name, SECONDARY)
+        for text in (
+            "Active Server",
+            "Standby Server",
+            "169.254.100.11",
+            "primary-node (169.254.101.11)",
+            "secondary-node (169.254.101.12)",
+            "Physical Memory",
+            "8.0\xa0GB",
+            "Disk Space",
+            "100.0\xa0GB",
+            "Current Version",
+            "Host",
+            "Event Logs",
+        ):
+            self.assertContains(response, text)
+        # the standby's system information is not known yet
+        self.assertContains(response, 'data-testid="standby-server-memory">--<')
+        self.assertContains(response, 'data-testid="standby-server-version">--<')
+        self.assertContains(response, 'hx-trigger="every 2s"')
+
+    def test_failover_shows_the_secondary_active_and_the_cluster_degraded(self):
+        enable_ha()
+        services.apply_observation(
+            observation(
+                crm_mon_xml(online=(SECONDARY,), promoted=SECONDARY, unpromoted=None),
+                db=database(sync=False, standbys=()),
+                local=SECONDARY,
+            )
+        )
+        response = self.client.get(HOST, headers={"HX-Request": "true"})
+        self.assertTemplateUsed(response, "highavailability/_host.html")
+        self.assertTemplateNotUsed(response, "base.html")
+        self.assertContains(response, "The cluster is degraded One of the cluster nodes is offline")
+        self.assertContains(response, ">Disconnected<")
+        self.assertContains(response, "Replication mode: asynchronous")
+        self.assertEqual(response.context["active"].name, SECONDARY)
+        self.assertContains(response, 'data-testid="standby-server-role">Offline<')
+        self.assertContains(response, 'data-testid="active-server-role">Active<')
+
+    def test_event_logs_tab_lists_transitions(self):
+        enable_ha()
+        services.apply_observation(
+            observation(crm_mon_xml(online=(SECONDARY,), promoted=SECONDARY, unpromoted=None))
+        )
+        response = self.client.get(EVENTS)
+        self.assertContains(response, "Failover: secondary-node is now the active node")
+        self.assertContains(response, "Heartbeat lost")
+        response = self.client.get(EVENTS, {"q": "heartbeat"})
+        self.assertNotContains(response, "Failover:")
+        self.assertContains(response, "(1 Records)")
+
+    def test_running_job_shows_its_progress(self):
+        enable_ha()
+        job = services.start_job(HAJobKind.CLUSTER_START, node=PRIMARY)
+        services.job_log(job, "pg_rewind: done, the database follows the primary's timeline", 60)
+        response = self.client.get(HOST)
+        self.assertContains(response, "Cluster Start")
+        self.assertContains(response, 'value="60"')
+        self.assertContains(response, "pg_rewind: done")
+
+    def test_without_ha_the_page_says_so_and_the_tile_is_gone(self):
+        response = self.client.get(HOST)
+        self.assertContains(response, "HA is not enabled.", status_code=404)
+        self.assertEqual(self.client.get(EVENTS).status_code, 404)
+        workspace = self.client.get(reverse("admin-workspace"))
+        self.assertNotContains(workspace, "widget-high-availability")
+        self.assertContains(workspace, "widget-support-center")
+
+    def test_after_teardown_the_live_part_stops_polling(self):
+        enable_ha()
+        self.assertContains(self.client.get(reverse("admin-workspace")), HOST)
+        services.apply_observation(services.Observation(ha_enabled=False))
+        response = self.client.get(HOST, headers={"HX-Request": "true"})
+        self.assertContains(response, "HA is not enabled.")
+        self.assertNotContains(response, "hx-trigger")
+        self.assertNotContains(self.client.get(reverse("admin-workspace")), HOST)
+
+    def test_system_staff_only(self):
+        enable_ha()
+        self.client.force_login(self.operator)
+        self.assertEqual(self.client.get(HOST).status_code, 200)
+        self.assertContains(self.client.get(reverse("admin-workspace")), HOST)
+        for user in (self.alice, self.victor, self.bob):
+            self.client.force_login(user)
+            self.assertEqual(self.client.get(HOST).status_code, 404, user)
+            self.assertEqual(self.client.get(EVENTS).status_code, 404, user)
+            self.assertNotContains(self.client.get(reverse("admin-workspace")), HOST)
+        self.client.logout()
+        self.assertRedirects(self.client.get(HOST), f"{reverse('login')}?next={HOST}")
