@@ -106,6 +106,12 @@ DESIGNED = {
     "security-api:browser-certificate": ("deny", "ok", "deny", "deny", "deny", "deny"),
     "security-api:ca-certificate-list": ("deny", "ok", "deny", "deny", "deny", "deny"),
     "security-api:ca-certificate-detail": ("deny", "ok", "deny", "deny", "deny", "deny"),
+    # High Availability: system staff; on this stand-alone server the widget does not exist.
+    "highavailability:host": ("login", "404", "404", "404", "404", "404"),
+    "highavailability:event-log": ("login", "404", "404", "404", "404", "404"),
+    "highavailability-api:ha-cluster-list": ("deny", "ok", "ok", "deny", "deny", "deny"),
+    "highavailability-api:ha-job-list": ("deny", "ok", "ok", "deny", "deny", "deny"),
+    "highavailability-api:ha-job-detail": ("deny", "404", "404", "deny", "deny", "deny"),
 }
 
 # Routes anyone may open without logging in (log-in, reset link, product endpoints).
