@@ -170,7 +170,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 # Static files are collected at web start (deploy/services); before that, finders serve them.
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at")
 
 # Security: HTTPS everywhere, cookies only over TLS, no framing.
 SECURE_PROXY_SSL_HEADER = None
@@ -260,4 +260,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Tests provoke 4xx answers on purpose; only server errors are worth a line there.
+    "loggers": {"django.request": {"level": "ERROR" if TESTING else "WARNING"}},
 }
+if TESTING:  # a fast hasher keeps password tests quick; the server itself uses PBKDF2
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
