@@ -87,6 +87,11 @@ class Node(models.Model):
     def role_enum(self) -> NodeRole:
         return NodeRole(self.role)
 
+    @property
+    def card_role(self) -> NodeRole:
+        """The role a server card shows: Active, Standby, or Degraded (offline included)."""
+        return NodeRole.DEGRADED if self.role == NodeRole.OFFLINE else self.role_enum
+
 
 class HAJob(models.Model):
     """A long cluster operation (deploy, repair, teardown...) with progress and log lines."""

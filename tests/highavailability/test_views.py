@@ -64,7 +64,8 @@ class HighAvailabilityViewTests(PersonasMixin, TestCase):
         self.assertContains(response, ">Disconnected<")
         self.assertContains(response, "Replication mode: asynchronous")
         self.assertEqual(response.context["active"].name, SECONDARY)
-        self.assertContains(response, 'data-testid="standby-server-role">Offline<')
+        self.assertContains(response, 'data-testid="standby-server-role">Degraded<')
+        self.assertContains(response, 'data-testid="standby-server-online">Offline<')
         self.assertContains(response, 'data-testid="active-server-role">Active<')
 
     def test_event_logs_tab_lists_transitions(self):
