@@ -45,6 +45,7 @@ class Message:
     signature: str | None
     body: dict = field(default_factory=dict)
     instance: uuid.UUID | None = None
+    host: str | None = None  # the name the product addressed (Host header)
 
 
 def require_utf8(value) -> None:

@@ -45,6 +45,7 @@ def device_request(request):
     """POST a Transport Gateway envelope; the answer is JSON with status SUCCESS or FAILED."""
     try:
         message = parse(_read_body(request))
+        message.host = request.get_host()
         result = services.handle_message(message)
     except EnvelopeError as exc:
         return _failure(exc.status, exc.code, exc.message)

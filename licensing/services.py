@@ -358,6 +358,16 @@ def _check_account_synchronized(token: _Token) -> None:
         raise EnvelopeError(409, refusal.code, refusal.message)
 
 
+def _check_addressed_name(host: str | None) -> None:
+    """Refused when the product still uses the Host Common Name this server had before."""
+    from security import services as security
+
+    try:
+        security.check_registration_name(host)
+    except security.RegistrationRefused as refusal:
+        raise EnvelopeError(409, refusal.code, refusal.message) from None
+
+
 def _check_ca_name(ca: ProductCA) -> None:
     current = _cached_host_common_name()
     if ca.host_common_name != current:
@@ -396,6 +406,7 @@ def register_product(message: Message) -> GatewayResult:
         raise EnvelopeError(400, "invalid_csr", str(exc)) from None
     ca = _cached_ca()
     _check_ca_name(ca)
+    _check_addressed_name(message.host)
     _check_account_synchronized(token)
     cert = pki.issue_id_certificate(csr, _ca_key(ca), ca.certificate_pem, body["pid"], body["sn"])
     now = timezone.now()

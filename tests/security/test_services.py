@@ -148,6 +148,35 @@ class GatewayRegistrationTests(TestCase):
 
         build_personas(cls)
 
+    def test_registration_at_the_previous_name_is_refused_with_the_new_url(self):
+        from django.test import Client as DjangoClient
+
+        from licensing import services as licensing
+        from licensing.models import ProductInstance
+        from licensing.simulator import Device
+        from tests.licensing.support import token_for
+
+        services.set_host_common_name("old.example.com", by_user=self.admin)
+        services.set_host_common_name("new.example.com", by_user=self.admin)
+        licensing.product_ca()
+        services._clear_resynchronization(self.account_a, "new.example.com")
+        token = token_for(self.account_a.default_virtual_account).token
+        path = "/Transportgateway/services/DeviceRequestHandler"
+        client = DjangoClient()
+
+        def register(host, name):
+            body = Device.named(name).register_envelope(token)
+            return client.post(path, data=body, content_type="application/json", HTTP_HOST=host)
+
+        refused = register("old.example.com:8443", "pi37")
+        self.assertEqual(refused.status_code, 409, refused.content)
+        error = refused.json()["error"]
+        self.assertEqual(error["code"], "host_common_name_changed")
+        self.assertIn("https://new.example.com", error["message"])
+        self.assertFalse(ProductInstance.objects.filter(udi_sn="pi37").exists())
+        accepted = register("new.example.com:8443", "cucm-pub-30")
+        self.assertEqual(accepted.status_code, 200, accepted.content)
+
     def test_flagged_account_is_refused_other_account_is_not(self):
         from licensing import services as licensing
         from licensing.simulator import Device, GatewayRefused
