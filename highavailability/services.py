@@ -191,6 +191,17 @@ def _resolve(name: str) -> str:
         return ""
 
 
+_last_warning = ""
+
+
+def _warn_once(message: str) -> None:
+    """Log why the cluster cannot be seen when the reason changes, not every 2 seconds."""
+    global _last_warning
+    if message and message != _last_warning:
+        logger.warning("%s", message)
+    _last_warning = message
+
+
 def observe() -> Observation | None:
     """What this node sees now; None when it cannot see the cluster (nothing is written)."""
     if not cluster.ha_enabled():
@@ -199,13 +210,14 @@ def observe() -> Observation | None:
         configured = cluster.configured_nodes()
         state = cluster.cluster_state()
     except (cluster.ClusterError, OSError, subprocess.SubprocessError, ValueError) as exc:
-        logger.warning("cluster state not collected: %s", exc)
+        _warn_once(f"cluster state not collected: {exc}")
         return None
     try:
         database = cluster.database_state()
     except (cluster.ClusterError, OSError, subprocess.SubprocessError, ValueError) as exc:
         logger.info("replication state not read: %s", exc)
         database = None
+    _warn_once("")
     names = {n.name for n in configured}
     hostname = socket.gethostname()
     return build_observation(

@@ -1,11 +1,24 @@
 """Celery tasks of the highavailability app: thin wrappers around its services."""
 
+import logging
+
 from celery import shared_task
+from django.db import DatabaseError
 
 from . import services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="highavailability.collect_cluster_state", ignore_result=True)
 def collect_cluster_state_task():
-    """Store the cluster state seen from this node (run every few seconds by beat)."""
-    return [event.action for event in services.collect_cluster_state()]
+    """Store the cluster state seen from this node (run every few seconds by beat).
+
+    While the database moves (a failover) it is out of reach for a few seconds: that run
+    is skipped, the next one records what happened.
+    """
+    try:
+        return [event.action for event in services.collect_cluster_state()]
+    except DatabaseError as exc:
+        logger.warning("cluster state not stored: %s", (str(exc).strip().splitlines() or [""])[0])
+        return None

@@ -2,11 +2,13 @@
 
 import datetime as dt
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.test import TestCase
+from django.db import connection
+from django.test import TestCase, TransactionTestCase
 from django.utils import timezone
 
 from accounts.choices import EventCategory
@@ -273,3 +275,35 @@ class HAJobTests(TestCase):
         self.assertIn("safe to run it again", job.error)
         self.assertEqual(fresh.status, HAJobStatus.RUNNING)
         self.assertEqual(services.fail_stale_jobs(), [])
+
+
+class ConcurrentCollectorTests(TransactionTestCase):
+    """Two collectors at once (beat moving between nodes): one failover event, not two."""
+
+    def test_concurrent_collections_of_a_failover(self):
+        enable_ha()
+        failed_over = observation(
+            crm_mon_xml(online=(SECONDARY,), promoted=SECONDARY, unpromoted=None),
+            local=SECONDARY,
+        )
+        barrier = threading.Barrier(4)
+        errors = []
+
+        def collect():
+            try:
+                barrier.wait(timeout=10)
+                services.apply_observation(failed_over)
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=collect) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        self.assertEqual(errors, [])
+        self.assertEqual(Event.objects.filter(action="failover").count(), 1)
+        self.assertEqual(Event.objects.filter(action="node_offline").count(), 1)
+        self.assertEqual(ClusterStatus.objects.get().active_node, SECONDARY)
