@@ -48,7 +48,7 @@ import json
 from django.db import connection
 from accounts.models import LocalAccount
 from licensing.models import ProductInstance
-serials = json.load(open({path!r}))
+serials = json.load(open(__PATH__))
 have = set(ProductInstance.objects.filter(udi_sn__in=serials).values_list("udi_sn", flat=True))
 test = LocalAccount.objects.filter(name="TEST").first()
 named = sorted(ProductInstance.objects.filter(virtual_account__account=test)
@@ -195,7 +195,7 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         acknowledged = load.acknowledged()
         path = lab.STATE / "run" / "acknowledged.json"
         path.write_text(json.dumps(acknowledged))
-        result = lab.node_python("n2", CHECK.format(path=str(path)))
+        result = lab.node_python("n2", CHECK.replace("__PATH__", repr(str(path))))
         figures["registrations_acknowledged"] = len(acknowledged)
         figures["registrations_lost"] = len(result["missing"])
         self.say(f"figures: {json.dumps(figures)}")
