@@ -16,6 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 import psutil
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -417,6 +418,14 @@ def cluster_status() -> ClusterStatus | None:
 def ha_enabled() -> bool:
     """HA as last collected: the widget exists only while this is True."""
     return ClusterStatus.objects.filter(pk=1, ha_enabled=True).exists()
+
+
+def is_stale(status: ClusterStatus, now: dt.datetime | None = None) -> bool:
+    """The snapshot is older than five collection intervals (the collector is not running)."""
+    if status.collected is None:
+        return True
+    interval = getattr(settings, "HA_COLLECT_INTERVAL", 2.0)
+    return (now or timezone.now()) - status.collected > dt.timedelta(seconds=max(10, 5 * interval))
 
 
 def server_cards(status: ClusterStatus) -> tuple[Node | None, Node | None]:

@@ -66,6 +66,7 @@ class HighAvailabilityHostView(HAPageMixin, TemplateView):
         active, standby = services.server_cards(status)
         return super().get_context_data(
             status=status,
+            stale=services.is_stale(status),
             active=active,
             standby=standby,
             jobs=HAJob.objects.all()[:5],

@@ -1,7 +1,10 @@
 """The High Availability widget: the spec's texts, live part, access and its absence."""
 
+import datetime as dt
+
 from django.test import TestCase
 from django.urls import reverse
+from django.utils import timezone
 
 from highavailability import services
 from highavailability.choices import HAJobKind
@@ -67,6 +70,14 @@ class HighAvailabilityViewTests(PersonasMixin, TestCase):
         self.assertContains(response, 'data-testid="standby-server-role">Degraded<')
         self.assertContains(response, 'data-testid="standby-server-online">Offline<')
         self.assertContains(response, 'data-testid="active-server-role">Active<')
+
+    def test_an_old_snapshot_says_the_state_is_not_collected(self):
+        status = enable_ha()
+        self.assertNotContains(self.client.get(HOST), "ha-stale")
+        status.collected = timezone.now() - dt.timedelta(minutes=2)
+        status.save()
+        response = self.client.get(HOST)
+        self.assertContains(response, "it is not being collected now")
 
     def test_event_logs_tab_lists_transitions(self):
         enable_ha()
