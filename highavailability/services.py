@@ -399,6 +399,39 @@ def _store_nodes(obs: Observation, previous: dict[str, Node], now: dt.datetime) 
         Node.objects.filter(name__in=gone).delete()
 
 
+def record_local_system_info() -> Node | None:
+    """This node's memory, disk and version on its Node row (a worker starting on any node).
+
+    The collector runs on the active node only; this is how the standby's System
+    Information becomes known: its worker starts when it joins the cluster.
+    """
+    if not cluster.ha_enabled():
+        return None
+    hostname = socket.gethostname()
+    try:
+        names = [n.name for n in cluster.configured_nodes()]
+    except (OSError, ValueError):
+        return None
+    if hostname not in names:
+        return None
+    info = local_system_info()
+    node, _ = Node.objects.update_or_create(
+        name=hostname,
+        defaults={
+            "physical_memory": info.physical_memory,
+            "disk_space": info.disk_space,
+            "version": info.version,
+        },
+        create_defaults={
+            "physical_memory": info.physical_memory,
+            "disk_space": info.disk_space,
+            "version": info.version,
+            "position": names.index(hostname),
+        },
+    )
+    return node
+
+
 def collect_cluster_state() -> list[Event]:
     """Observe the cluster from this node and store it (run every few seconds by beat)."""
     obs = observe()

@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.db import DatabaseError
 
 from . import services
@@ -22,3 +23,14 @@ def collect_cluster_state_task():
     except DatabaseError as exc:
         logger.warning("cluster state not stored: %s", (str(exc).strip().splitlines() or [""])[0])
         return None
+
+
+@worker_ready.connect
+def record_local_system_info(**kwargs):
+    """A worker starting on a cluster node records that node's System Information."""
+    try:
+        services.record_local_system_info()
+    except DatabaseError as exc:
+        logger.warning(
+            "system information not stored: %s", (str(exc).strip().splitlines() or [""])[0]
+        )

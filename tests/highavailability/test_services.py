@@ -1,11 +1,13 @@
 """The cluster state collector: observations in, snapshot and one event per transition out."""
 
 import datetime as dt
+import socket
 import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import TestCase, TransactionTestCase
@@ -214,6 +216,21 @@ class CollectorTests(TestCase):
             events = services.collect_cluster_state()
         self.assertEqual([e.action for e in events], ["teardown"])
         self.assertFalse(services.ha_enabled())
+
+    def test_a_node_records_its_own_system_information(self):
+        enable_ha()
+        here = socket.gethostname()
+        with corosync_conf(COROSYNC_CONF.replace("primary-node", here)):
+            node = services.record_local_system_info()
+        self.assertEqual(node.name, here)
+        self.assertEqual(node.physical_memory, psutil.virtual_memory().total)
+        self.assertEqual(node.disk_space, psutil.disk_usage("/").total)
+        self.assertTrue(node.version)
+        # a host that is not a configured node records nothing
+        with corosync_conf(COROSYNC_CONF):
+            self.assertIsNone(services.record_local_system_info())
+        with corosync_conf(None):
+            self.assertIsNone(services.record_local_system_info())
 
     def test_server_cards(self):
         status = enable_ha()

@@ -1,13 +1,18 @@
 """The collector task in a real Celery worker, and its place in the beat schedule."""
 
 import os
+import socket
+import tempfile
 import time
+from pathlib import Path
 
+import psutil
 from django.conf import settings
 from django.test import SimpleTestCase, TransactionTestCase
 
 from accounts.models import Event
 from highavailability import services
+from highavailability.models import Node
 from highavailability.tasks import collect_cluster_state_task
 from tests.support.celery_worker import CeleryWorker
 
@@ -62,6 +67,34 @@ class CollectorWorkerTests(TransactionTestCase):
         collect_cluster_state_task.delay()
         wait_for(lambda: services.cluster_status().collected > first, message="a later run")
         self.assertEqual(Event.objects.filter(action="teardown").count(), 1)
+
+
+class StandbyWorkerTests(TransactionTestCase):
+    """A worker starting on a node that joins the cluster records its System Information."""
+
+    def test_worker_start_records_the_node(self):
+        here = socket.gethostname()
+        with tempfile.TemporaryDirectory() as folder:
+            conf = Path(folder) / "corosync.conf"
+            conf.write_text(f"nodelist {{\n  node {{\n    name: {here}\n    nodeid: 1\n  }}\n}}\n")
+            previous = os.environ.get("HA_COROSYNC_CONF")
+            os.environ["HA_COROSYNC_CONF"] = str(conf)
+            try:
+                worker = CeleryWorker("ha-standby").start()
+            finally:
+                if previous is None:
+                    os.environ.pop("HA_COROSYNC_CONF")
+                else:
+                    os.environ["HA_COROSYNC_CONF"] = previous
+            try:
+                node = wait_for(
+                    lambda: Node.objects.filter(name=here, physical_memory__gt=0).first(),
+                    message="the worker to record its node",
+                )
+            finally:
+                worker.stop()
+        self.assertEqual(node.physical_memory, psutil.virtual_memory().total)
+        self.assertEqual(node.disk_space, psutil.disk_usage("/").total)
 
 
 class BeatScheduleTests(SimpleTestCase):
