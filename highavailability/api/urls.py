@@ -1,5 +1,6 @@
 """The HA API, mounted under /api/v1/."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from . import views
@@ -8,7 +9,9 @@ app_name = "highavailability-api"
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
-router.register("ha-cluster", views.ClusterStatusViewSet, basename="ha-cluster")
 router.register("ha-jobs", views.HAJobViewSet, basename="ha-job")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("ha-cluster/", views.ClusterStatusView.as_view(), name="ha-cluster"),
+    *router.urls,
+]

@@ -1,6 +1,6 @@
 """The HA API (read-only): cluster status with nodes, and tracked cluster operations."""
 
-from rest_framework import mixins, viewsets
+from rest_framework import generics, mixins, viewsets
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
@@ -20,15 +20,14 @@ class IsSystemStaff(BasePermission):
         return access.is_system_staff(request.user)
 
 
-class ClusterStatusViewSet(viewsets.GenericViewSet):
+class ClusterStatusView(generics.GenericAPIView):
     """The cluster as last collected (ha_enabled false on a stand-alone server)."""
 
     permission_classes = [IsSystemStaff]
     serializer_class = ClusterStatusSerializer
     queryset = ClusterStatus.objects.none()
-    pagination_class = None
 
-    def list(self, request):
+    def get(self, request):
         status = services.cluster_status() or ClusterStatus(ha_enabled=False)
         return Response(self.get_serializer(status).data)
 

@@ -33,6 +33,16 @@ class HAApiTests(PersonasMixin, TestCase):
         self.assertEqual([(r["kind"], r["progress"]) for r in rows], [("deploy", 40)])
         self.assertEqual(self.client.get(f"/api/v1/ha-jobs/{job.pk}/").json()["node"], PRIMARY)
 
+    def test_schema_describes_one_cluster_status(self):
+        self.client.force_login(self.admin)
+        schema = self.client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+        answer = schema["paths"]["/api/v1/ha-cluster/"]["get"]["responses"]["200"]
+        self.assertEqual(
+            answer["content"]["application/json"]["schema"],
+            {"$ref": "#/components/schemas/ClusterStatus"},
+        )
+        self.assertIn("/api/v1/ha-jobs/{id}/", schema["paths"])
+
     def test_only_system_staff(self):
         for user in (self.alice, self.bob):
             self.client.force_login(user)

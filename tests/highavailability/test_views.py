@@ -29,6 +29,7 @@ class HighAvailabilityViewTests(PersonasMixin, TestCase):
         self.assertContains(response, ">Connected<")
         self.assertContains(response, "169.254.100.10")
         self.assertContains(response, "Replication mode: synchronous")
+        self.assertContains(response, "Quorum: yes")
         self.assertEqual(response.context["active"].name, PRIMARY)
         self.assertEqual(response.context["standby"].name, SECONDARY)
         for text in (

@@ -109,7 +109,7 @@ DESIGNED = {
     # High Availability: system staff; on this stand-alone server the widget does not exist.
     "highavailability:host": ("login", "404", "404", "404", "404", "404"),
     "highavailability:event-log": ("login", "404", "404", "404", "404", "404"),
-    "highavailability-api:ha-cluster-list": ("deny", "ok", "ok", "deny", "deny", "deny"),
+    "highavailability-api:ha-cluster": ("deny", "ok", "ok", "deny", "deny", "deny"),
     "highavailability-api:ha-job-list": ("deny", "ok", "ok", "deny", "deny", "deny"),
     "highavailability-api:ha-job-detail": ("deny", "404", "404", "deny", "deny", "deny"),
 }
