@@ -34,8 +34,12 @@ class ClusterError(Exception):
 
 
 def ha_enabled() -> bool:
-    """A node is part of a cluster while its corosync configuration exists."""
-    return conf.COROSYNC_CONF.exists()
+    """A node is part of a cluster while its corosync configuration and key exist.
+
+    Debian's corosync package ships an example corosync.conf but no key, so the
+    configuration alone does not mean a cluster was formed here.
+    """
+    return conf.COROSYNC_CONF.exists() and conf.COROSYNC_CONF.with_name("authkey").exists()
 
 
 @dataclass

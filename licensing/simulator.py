@@ -164,6 +164,8 @@ class Client:
             import requests
 
             session = requests.Session()
+            # REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE would override a session-level verify.
+            session.trust_env = False
             session.verify = verify
 
             def transport(path, body):

@@ -71,6 +71,7 @@ class CorosyncConfTests(SimpleTestCase):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "corosync.conf"
             path.write_text(COROSYNC_CONF)
+            path.with_name("authkey").write_bytes(b"key")
             with mock.patch.object(conf, "COROSYNC_CONF", path):
                 nodes = cluster.configured_nodes()
         self.assertEqual([(n.name, n.nodeid, n.cluster_addr) for n in nodes], [
@@ -93,6 +94,7 @@ class HaStatusTests(SimpleTestCase):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "corosync.conf"
             path.write_text(COROSYNC_CONF)
+            path.with_name("authkey").write_bytes(b"key")
             with (
                 mock.patch.object(conf, "COROSYNC_CONF", path),
                 mock.patch.object(conf, "RUN_DIR", Path(tmp)),

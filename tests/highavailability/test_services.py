@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.test import TestCase, TransactionTestCase
+from django.test import SimpleTestCase, TestCase, TransactionTestCase
 from django.utils import timezone
 
 from accounts.choices import EventCategory
@@ -55,6 +55,7 @@ def corosync_conf(text):
         path = Path(folder) / "corosync.conf"
         if text is not None:
             path.write_text(text)
+            path.with_name("authkey").write_bytes(b"key")
         conf.COROSYNC_CONF = path
         try:
             yield path
@@ -324,3 +325,13 @@ class ConcurrentCollectorTests(TransactionTestCase):
         self.assertEqual(Event.objects.filter(action="failover").count(), 1)
         self.assertEqual(Event.objects.filter(action="node_offline").count(), 1)
         self.assertEqual(ClusterStatus.objects.get().active_node, SECONDARY)
+
+
+class HaEnabledTests(SimpleTestCase):
+    """A cluster is formed only where corosync has its configuration and its key."""
+
+    def test_example_configuration_without_a_key_is_not_a_cluster(self):
+        with corosync_conf(COROSYNC_CONF) as path:
+            self.assertTrue(cluster.ha_enabled())
+            path.with_name("authkey").unlink()
+            self.assertFalse(cluster.ha_enabled())

@@ -77,6 +77,7 @@ class StandbyWorkerTests(TransactionTestCase):
         with tempfile.TemporaryDirectory() as folder:
             conf = Path(folder) / "corosync.conf"
             conf.write_text(f"nodelist {{\n  node {{\n    name: {here}\n    nodeid: 1\n  }}\n}}\n")
+            conf.with_name("authkey").write_bytes(b"key")
             previous = os.environ.get("HA_COROSYNC_CONF")
             os.environ["HA_COROSYNC_CONF"] = str(conf)
             try:
