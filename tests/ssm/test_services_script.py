@@ -78,3 +78,14 @@ class WebServiceTests(SimpleTestCase):
         self.assertIn(f"port {self.port}", result.stderr)
         self.assertIn("SSM_BIND", result.stderr)
         self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+
+    def test_stale_pid_file_naming_another_process_is_replaced(self):
+        run = self.var / "run"
+        run.mkdir(parents=True)
+        (run / "web.pid").write_text(f"{os.getpid()}\n")  # a live process, not the web server
+        self.assertIn("stopped", self.services("status", "web").stdout)
+        result = self.services("start", "web")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        pid = int((run / "web.pid").read_text().split()[0])
+        self.assertNotEqual(pid, os.getpid())
+        self.assertIn(f"running  (pid {pid})", self.services("status", "web").stdout)
