@@ -25,6 +25,9 @@ lab_load_env
 LAB_STATE=${LAB_STATE:-$REPO/var/lab}
 RUN=$LAB_STATE/run
 NODES_DIR=$LAB_STATE/nodes
+# the power service's socket (fence agent -> host); every node sees the state folder
+POWER_SOCKET=$RUN/power.sock
+FENCE_PING_TARGET=${FENCE_PING_TARGET:-$CLIENT_IP}
 NS_SW=$LAB_PREFIX-sw
 NS_CL=$LAB_PREFIX-cl
 NS_CSC=$LAB_PREFIX-csc
@@ -35,7 +38,7 @@ CLUSTER_PREFIXLEN=${CLUSTER_SUBNET#*/}
 LAB_MARKER_DIR=/run/$LAB_PREFIX-lab
 VENV_PY=$REPO/.venv/bin/python
 NODES="n1 n2"
-export LAB_STATE RUN REPO
+export LAB_STATE RUN REPO POWER_SOCKET FENCE_PING_TARGET
 
 T0=${T0:-$(date +%s.%N)}
 step() { printf '[%6.1fs] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$*"; }

@@ -37,6 +37,7 @@ WEB_PORT = ENV["WEB_PORT"]
 URL = f"https://{VIP}:{WEB_PORT}"
 NODES = {"n1": ENV["NODE1_NAME"], "n2": ENV["NODE2_NAME"]}
 CLIENT_NS = f"{ENV['LAB_PREFIX']}-cl"
+SWITCH_NS = f"{ENV['LAB_PREFIX']}-sw"
 STATE = Path(ENV["LAB_STATE"])
 
 
@@ -148,6 +149,35 @@ def wait_settled(node: str, timeout: float = 120) -> None:
         raise AssertionError(f"{exc}: {reason['last']}") from None
 
 
+def powered(node: str) -> bool:
+    """The node's PID 1 runs (the lab keeps its pid file while the node has power)."""
+    return (STATE / "run" / f"{node}.pid").exists()
+
+
+def holds_vip(node: str) -> bool:
+    ns = f"{ENV['LAB_PREFIX']}-{node}"
+    out = subprocess.run(
+        ["ip", "-n", ns, "-br", "addr", "show", "dev", "eth0"], capture_output=True, text=True
+    ).stdout
+    return f"{VIP}/" in out
+
+
+def fenced(since: float) -> list[str]:
+    """Nodes the power service switched off on a fence agent's request since `since`."""
+    log = STATE / "run" / "power-switch.log"
+    if not log.exists():
+        return []
+    names = {name: node for node, name in NODES.items()}
+    hits = []
+    for line in log.read_text().splitlines():
+        parts = line.split(" ", 1)
+        if len(parts) == 2 and float(parts[0]) >= since and parts[1].startswith("'off "):
+            target = parts[1][len("'off ") :].split("'", 1)[0]
+            if parts[1].endswith("-> OK off"):
+                hits.append(names.get(target, target))
+    return hits
+
+
 def streaming_standby(primary: str, standby: str) -> bool:
     """The primary's ha_status lists the standby as streaming."""
     out = manage(primary, "ha_status", check=False)
@@ -208,6 +238,12 @@ class Load:
             lambda: self.recovered_after(t0, settled),
             timeout,
         )
+
+    def largest_gap(self, t0: float, t1: float) -> float:
+        """Longest time between the starts of consecutive acknowledged registrations
+        within [t0, t1] (t0 and t1 count as boundaries): the write stall a fault caused."""
+        times = [t0] + sorted(r.t for r in self.records() if r.ok and t0 <= r.t <= t1) + [t1]
+        return max(b - a for a, b in zip(times, times[1:], strict=False))
 
     def stop(self) -> None:
         self.stop_file.touch()

@@ -67,6 +67,7 @@ print("RESULT", json.dumps({"missing": sorted(set(serials) - have), "test_accoun
 
 GRACEFUL_TARGET_S = float(os.environ.get("HA_GRACEFUL_TARGET_S", "15"))
 CRASH_TARGET_S = float(os.environ.get("HA_CRASH_TARGET_S", "30"))
+ENV_STONITH = lab.ENV.get("STONITH") == "1"
 
 
 @tag("ha")
@@ -189,6 +190,42 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         self.assert_outputs(out, "repairing", "pg_rewind", "Starting Cluster (pacemaker)...")
         lab.wait_for("the repaired primary-node streaming",
                      lambda: lab.streaming_standby("n2", "n1"), 120)  # fmt: skip
+
+        # The link between the nodes is cut: fencing leaves exactly one primary
+        if ENV_STONITH:
+            lab.wait_settled("n2")
+            active, standby = "n2", "n1"
+            self.say("link between the nodes cut")
+            t0 = time.time()
+            lab.run(["ip", "-n", lab.SWITCH_NS, "link", "set", f"hb-{standby}", "down"])
+            victims = lab.wait_for("a node fenced", lambda: lab.fenced(t0), 60)
+            figures["link_cut_fenced_s"] = time.time() - t0
+            self.assertEqual(victims, [standby], "the node holding the primary was fenced")
+            self.assertFalse(lab.powered(standby))
+            self.assertTrue(lab.powered(active))
+            fenced_at = t0 + figures["link_cut_fenced_s"]
+            lab.wait_for("a registration after the fencing",
+                         lambda: load.recovered_after(fenced_at, fenced_at), 60)  # fmt: skip
+            figures["link_cut_stall_s"] = load.largest_gap(t0, time.time())
+            self.say(
+                f"  {lab.NODES[standby]} fenced after {figures['link_cut_fenced_s']:.2f} s;"
+                f" longest write stall {figures['link_cut_stall_s']:.2f} s"
+            )
+            self.assertTrue(lab.holds_vip(active))
+            self.assertFalse(lab.holds_vip(standby))
+            self.assert_outputs(
+                lab.manage(active, "ha_status"),
+                f"{lab.NODES[active]}: Online",
+                f"{lab.NODES[standby]}: Offline",
+                "Database is currently the replication master",
+            )
+            # the repair: power on (the link is back with the node), ha_cluster_start
+            lab.run([lab.LAB / "node", "boot", standby])
+            out = lab.manage(standby, "ha_cluster_start")
+            self.assert_outputs(out, "repairing", "Starting Cluster (pacemaker)...")
+            lab.wait_for(f"the fenced {lab.NODES[standby]} streaming again",
+                         lambda: lab.streaming_standby(active, standby), 120)  # fmt: skip
+            self.assertEqual(lab.vip_holder(), active)
 
         # Nothing is lost
         load.stop()
