@@ -251,6 +251,51 @@ def parse_crm_mon(xml_text: str) -> ClusterState:
     return state
 
 
+@dataclass
+class QuorumState:
+    quorate: bool
+    expected_votes: int
+    total_votes: int
+    quorum: int
+    qdevice: bool  # a quorum device (corosync-qnetd) is configured and casting its vote
+    qdevice_votes: int = 0
+
+
+def quorum_state() -> QuorumState:
+    """Votes from `corosync-quorumtool -s` (votequorum has no XML output; its "Key: value"
+    lines are stable). The quorum device counts as the node with id 0."""
+    proc = subprocess.run(["corosync-quorumtool", "-s"], capture_output=True, text=True, timeout=15)
+    if not proc.stdout.strip():
+        raise ClusterError("Error: cluster is not currently running on this node")
+    return parse_quorumtool(proc.stdout)
+
+
+def parse_quorumtool(text: str) -> QuorumState:
+    fields: dict[str, str] = {}
+    qdevice_votes = 0
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() and not key.startswith(" "):
+            fields.setdefault(key.strip(), value.strip())
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "0" and parts[-1] == "Qdevice":
+            qdevice_votes = int(parts[1]) if parts[1].isdigit() else 0
+
+    def number(key: str) -> int:
+        value = fields.get(key, "").split()
+        return int(value[0]) if value and value[0].isdigit() else 0
+
+    flags = fields.get("Flags", "").split()
+    return QuorumState(
+        quorate=fields.get("Quorate") == "Yes",
+        expected_votes=number("Expected votes"),
+        total_votes=number("Total votes"),
+        quorum=number("Quorum"),
+        qdevice="Qdevice" in flags,
+        qdevice_votes=qdevice_votes,
+    )
+
+
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 

@@ -66,6 +66,50 @@ class CrmMonTests(SimpleTestCase):
         self.assertEqual(state.vip_node, "primary-node")
 
 
+QUORUMTOOL = """Quorum information
+------------------
+Date:             Wed Nov 25 19:08:20 2026
+Quorum provider:  corosync_votequorum
+Nodes:            1
+Node ID:          1
+Ring ID:          1.d
+Quorate:          Yes
+
+Votequorum information
+----------------------
+Expected votes:   3
+Highest expected: 3
+Total votes:      2
+Quorum:           2
+Flags:            Quorate Qdevice
+
+Membership information
+----------------------
+    Nodeid      Votes    Qdevice Name
+         1          1    A,V,NMW primary-node (local)
+         0          1            Qdevice
+"""
+
+
+class QuorumToolTests(SimpleTestCase):
+    def test_votes_and_quorum_device(self):
+        q = cluster.parse_quorumtool(QUORUMTOOL)
+        self.assertTrue(q.quorate)
+        self.assertEqual((q.total_votes, q.expected_votes, q.quorum), (2, 3, 2))
+        self.assertTrue(q.qdevice)
+        self.assertEqual(q.qdevice_votes, 1)
+
+    def test_two_node_without_quorum(self):
+        text = QUORUMTOOL.replace("Quorate:          Yes", "Quorate:          No")
+        text = text.replace("Quorate Qdevice", "2Node WaitForAll").replace(
+            "0          1            Qdevice", ""
+        )
+        q = cluster.parse_quorumtool(text)
+        self.assertFalse(q.quorate)
+        self.assertFalse(q.qdevice)
+        self.assertEqual(q.qdevice_votes, 0)
+
+
 class CorosyncConfTests(SimpleTestCase):
     def test_nodelist(self):
         with tempfile.TemporaryDirectory() as tmp:

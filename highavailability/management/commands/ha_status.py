@@ -1,5 +1,7 @@
 """ha_status: PCSD Status, Daemon Status and Database Replication Status of this node."""
 
+import subprocess
+
 from highavailability import cluster
 
 from ._base import HACommand
@@ -21,6 +23,7 @@ class Command(HACommand):
             for node in nodes:
                 seen = state.node(node.name)
                 self.say(f"  {node.name}: {'Online' if seen and seen.online else 'Offline'}")
+            self.say_quorum()
         else:
             self.say(NOT_RUNNING)
         self.say("")
@@ -72,6 +75,22 @@ class Command(HACommand):
                 ("last_replayed_location", "receiver_status"),
                 [(db.last_replayed, db.receiver_status or "stopped")],
             )
+
+    def say_quorum(self) -> None:
+        """Quorum state and votes (corosync votequorum; the quorum device when there is one)."""
+        self.say("")
+        self.say("Quorum Status:")
+        try:
+            q = cluster.quorum_state()
+        except (cluster.ClusterError, OSError, subprocess.SubprocessError):
+            self.say("  unknown (corosync-quorumtool did not answer)")
+            return
+        self.say(f"  Quorate: {'Yes' if q.quorate else 'No'}")
+        self.say(f"  Votes: {q.total_votes} of {q.expected_votes} expected, {q.quorum} needed")
+        if q.qdevice:
+            self.say(f"  Quorum device: voting ({q.qdevice_votes} vote)")
+        else:
+            self.say("  Quorum device: none")
 
     def primary_name(self, nodes) -> str:
         try:
