@@ -456,7 +456,8 @@ def repair_database(say: Say) -> bool:
 def _reclone(source: str, say: Say) -> None:
     aside = conf.PG_DATA.with_name(conf.PG_DATA.name + ".diverged")
     shutil.rmtree(aside, ignore_errors=True)
-    conf.PG_DATA.rename(aside)
+    if conf.PG_DATA.exists():
+        conf.PG_DATA.rename(aside)
     say(f"Copying the database from the primary with pg_basebackup (old copy kept in {aside})...")
     proc = _as_postgres(
         [

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import psutil
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.choices import EventCategory, EventResult
@@ -566,31 +566,48 @@ class JobReporter:
     with JobReporter(HAJobKind.CLUSTER_START, self.say) as say:
         say("Starting Cluster (corosync)...", progress=20)
 
-    The database may be out of reach from a node while the cluster moves (it lives behind
-    the VIP): the steps are still printed, and recording stops quietly.
+    The database may be out of reach while the command runs (it restarts during ha_deploy,
+    it moves with the VIP during a failover): the steps are always printed, kept, and
+    recorded as soon as a database answers again (the job is created late if need be).
     """
 
     def __init__(self, kind, say, *, node: str = "", user=None):
         self.kind, self.say, self.node, self.user = kind, say, node, user
         self.job: HAJob | None = None
+        self.lines: list[str] = []
+        self.progress = 0
+        self.failures = 0
+
+    def _record(self, *, last: bool = False) -> None:
+        # a database that stays out of reach is not waited for at every line (connect timeout)
+        if self.failures >= 3 and not last:
+            return
+        try:
+            if self.job is None:
+                self.job = start_job(self.kind, node=self.node, user=self.user)
+            if self.lines or self.progress:
+                HAJob.objects.filter(pk=self.job.pk, status=HAJobStatus.RUNNING).update(
+                    log=self.lines, progress=self.progress, updated=timezone.now()
+                )
+            self.failures = 0
+        except DatabaseError as exc:
+            logger.debug("HA job not recorded yet: %s", exc)
+            self.failures += 1
+            connection.close()
 
     def __enter__(self):
-        try:
-            self.job = start_job(self.kind, node=self.node, user=self.user)
-        except DatabaseError as exc:
-            logger.info("HA job not recorded: %s", exc)
+        self._record()
         return self
 
     def __call__(self, line: str, progress: int | None = None) -> None:
         self.say(line)
-        if self.job is not None:
-            try:
-                job_log(self.job, line, progress)
-            except (DatabaseError, ValidationError) as exc:
-                logger.info("HA job log not recorded: %s", exc)
-                self.job = None
+        self.lines.append(f"{timezone.now().strftime('%Y-%b-%d %H:%M:%S')} {line}")
+        if progress is not None:
+            self.progress = progress
+        self._record()
 
     def __exit__(self, exc_type, exc, tb):
+        self._record(last=True)
         if self.job is not None:
             try:
                 finish_job(

@@ -265,3 +265,15 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
             out = lab.manage(node, "ha_teardown", input="yes\n")
             self.assert_outputs(out, "Enter 'yes' to continue", "HA teardown complete")
             self.assertEqual(lab.manage(node, "ha_status").strip(), "HA is not enabled.")
+            # a stand-alone server again: its own database and application on its own address
+            address = lab.ENV[f"NODE{node[1]}_PUBLIC_IP"]
+            page = lab.client(
+                "curl",
+                "-ks",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                f"https://{address}:{lab.ENV['WEB_PORT']}/login/",
+            )
+            self.assertEqual(page.stdout, "200", f"{node} does not serve its login page alone")

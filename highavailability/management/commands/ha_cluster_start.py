@@ -1,6 +1,8 @@
 """ha_cluster_start: start the cluster on this node, repairing a diverged database first."""
 
 from highavailability import cluster
+from highavailability.choices import HAJobKind
+from highavailability.services import JobReporter
 
 from ._base import HACommand
 
@@ -16,5 +18,6 @@ class Command(HACommand):
         if cluster.cluster_running():
             self.say("Cluster is already running on this node")
             return
-        cluster.repair_database(self.say)
-        cluster.start_daemons(self.say)
+        with JobReporter(HAJobKind.CLUSTER_START, self.say) as say:
+            cluster.repair_database(say)
+            cluster.start_daemons(say)

@@ -3,6 +3,8 @@
 from django.core.management.base import CommandError
 
 from highavailability import cluster
+from highavailability.choices import HAJobKind
+from highavailability.services import JobReporter
 
 from ._base import HACommand
 
@@ -14,4 +16,5 @@ class Command(HACommand):
         self.require_ha()
         if not cluster.cluster_running():
             raise CommandError("Error: cluster is not currently running on this node")
-        cluster.stop_daemons(self.say)
+        with JobReporter(HAJobKind.CLUSTER_STOP, self.say) as say:
+            cluster.stop_daemons(say)

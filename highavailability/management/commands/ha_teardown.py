@@ -2,7 +2,9 @@
 
 from django.core.management.base import CommandError
 
-from highavailability import cluster
+from highavailability import cluster, formation
+from highavailability.choices import HAJobKind
+from highavailability.services import JobReporter
 
 from ._base import HACommand
 
@@ -25,10 +27,13 @@ class Command(HACommand):
             answer = input("Enter 'yes' to continue: ")
             if answer.strip() != "yes":
                 raise CommandError("Teardown cancelled.")
-        if cluster.cluster_running():
-            cluster.stop_daemons(self.say)
-        cluster.remove_configuration(self.say)
-        cluster.start_database_standalone(self.say)
+        with JobReporter(HAJobKind.TEARDOWN, self.say) as say:
+            if cluster.cluster_running():
+                cluster.stop_daemons(say)
+            cluster.remove_configuration(say)
+            cluster.start_database_standalone(say)
+            formation.point_database_at("127.0.0.1")
+            formation.application("start", say)
         self.say("HA teardown complete: this node is now a stand-alone server.")
         self.say(
             "Next: set the Host Common Name to this server's own address, synchronize the "
