@@ -153,7 +153,9 @@ def start_daemons(say: Say) -> None:
         say("Starting Cluster (pacemaker)...")
         _spawn(
             "pacemakerd",
-            ["pacemakerd"],
+            # the cluster's own work (resource agents, PostgreSQL) ahead of the application
+            # on a busy node: a failover is not starved by the load it must absorb
+            ["nice", "-n", str(conf.CLUSTER_NICE), "pacemakerd"],
             Path("/var/log/pacemaker/pacemakerd.out"),
             env={"PCMK_logfacility": "none"},
         )
