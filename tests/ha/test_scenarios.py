@@ -65,6 +65,13 @@ print("RESULT", json.dumps({"missing": sorted(set(serials) - have), "test_accoun
                             "test_products": named, "counter_mismatches": mismatched}))
 """
 
+DEPLOY_JOB = """
+import json
+from highavailability.models import HAJob
+job = HAJob.objects.filter(kind="deploy").latest("started")
+print("RESULT", json.dumps({"status": job.status, "progress": job.progress,
+                            "log": "\\n".join(job.log)}))
+"""
 GRACEFUL_TARGET_S = float(os.environ.get("HA_GRACEFUL_TARGET_S", "15"))
 CRASH_TARGET_S = float(os.environ.get("HA_CRASH_TARGET_S", "30"))
 ENV_STONITH = lab.ENV.get("STONITH") == "1"
@@ -131,6 +138,11 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
             "Database is currently the replication slave - Replicating from primary-node",
             "Replication from master:",
         )
+        # the lab was formed by ha_deploy: its job is on record, steps of both nodes included
+        deploy = lab.node_python("n1", DEPLOY_JOB)
+        self.assertEqual((deploy["status"], deploy["progress"]), ("succeeded", 100))
+        self.assertIn("pg_basebackup", deploy["log"])
+        self.assertIn("HA deploy complete", deploy["log"])
 
         # 2. Failover: ha_cluster_stop on the primary
         self.say("2 failover")
