@@ -46,7 +46,7 @@ def device_request(request):
     try:
         message = parse(_read_body(request))
         message.host = request.get_host()
-        result = services.handle_message(message)
+        answer = services.handle_message(message)
     except EnvelopeError as exc:
         return _failure(exc.status, exc.code, exc.message)
     except IntegrityError:
@@ -54,7 +54,7 @@ def device_request(request):
     except DatabaseError:
         log.exception("database error in the Transport Gateway")
         return _failure(503, "unavailable", "the server cannot store the request now; retry")
-    return JsonResponse({"status": "SUCCESS", "type": message.type.value, **result.body})
+    return JsonResponse({"status": "SUCCESS", "type": message.type.value, **answer})
 
 
 def _rum_reports(body: bytes) -> list[dict]:

@@ -55,6 +55,36 @@ class GatewayTests(TestCase):
         validity = device.certificate.not_valid_after_utc - device.certificate.not_valid_before_utc
         self.assertGreaterEqual(validity.days, 365)
 
+    def test_registration_writes_its_event_row(self):
+        data = self.client_.register(Device.named("pi37"), self.token.token)
+        event = Event.objects.get(action="product_registered")
+        self.assertEqual(
+            (event.category, event.result, event.username, event.account_id, event.user_id),
+            ("licensing", "success", "pi37", self.account.pk, None),
+        )
+        self.assertEqual(
+            event.message, "Product instance UDI_PID:PI-SOFTWARE; UDI_SN:pi37 registered"
+        )
+        self.assertEqual(event.data, {"virtual_account": self.va.pk, "instance": data["instance"]})
+
+    def test_re_registration_retires_the_old_instance_and_releases_its_licenses(self):
+        device = Device.named("pi37")
+        first = self.client_.register(device, self.token.token)
+        self.client_.authorize(device)
+        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 1)
+        second = self.client_.register(Device.named("pi37"), self.token.token)
+        self.assertNotEqual(first["instance"], second["instance"])
+        self.assertEqual(ProductInstance.objects.get(uuid=first["instance"]).status, "deregistered")
+        self.assertEqual(ProductInstance.objects.get(uuid=second["instance"]).status, "registered")
+        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 0)
+        messages = list(
+            Event.objects.filter(action="product_registered")
+            .order_by("id")
+            .values_list("message", flat=True)
+        )
+        self.assertEqual(len(messages), 2)
+        self.assertTrue(messages[1].endswith("registered (re-registration)"), messages)
+
     def test_full_lifecycle_updates_in_use(self):
         device = Device.named("pi37")
         self.client_.register(device, self.token.token)
