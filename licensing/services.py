@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts.choices import EventCategory, EventResult
@@ -350,9 +350,7 @@ class _Token:
 def _token_for_registration(value: str) -> _Token:
     from security.services import SINGLETON, default_host_common_name
 
-    with connection.cursor() as cursor:
-        cursor.execute(TOKEN_SQL, [SINGLETON, value])
-        row = cursor.fetchone()
+    row = _first_read(TOKEN_SQL, [SINGLETON, value])
     if row is None:
         raise EnvelopeError(403, "invalid_token", "registration token is not valid")
     token_id, va_id, account_id, account_status, revoked, expires, max_uses, name, previous = row
@@ -365,6 +363,33 @@ def _token_for_registration(value: str) -> _Token:
     if name is None:
         name, previous = _cache("default_hcn", CACHE_SECONDS, default_host_common_name), ""
     return _Token(token_id, va_id, account_id, max_uses, (name, previous))
+
+
+def _first_read(sql: str, params) -> tuple | None:
+    """One row, read as the request's first statement, which is also the connection check.
+
+    Instead of Django's health check (its own round trip before a request's first query),
+    the read is retried once on a new connection when the reused one turns out dead.
+    """
+    lazy = (
+        connection.health_check_enabled
+        and not connection.health_check_done
+        and connection.connection is not None
+        and not connection.in_atomic_block
+    )
+    if lazy:
+        connection.health_check_done = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except (OperationalError, InterfaceError):
+        if not lazy:
+            raise
+    connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def _check_account_synchronized(token: _Token) -> None:

@@ -6,6 +6,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+import psycopg
 from cryptography import x509
 from django.db import connection
 from django.test import TestCase, TransactionTestCase
@@ -259,6 +260,20 @@ class ConcurrencyTests(TransactionTestCase):
         self.assertIn(str(registered_now.get().uuid), accepted)
         self.assertEqual(ProductInstance.objects.filter(udi_sn="same").count(), len(accepted))
         self.assertEqual(Event.objects.filter(action="product_registered").count(), len(accepted))
+
+    def test_registration_after_the_database_connection_died(self):
+        account = make_account("TEST")
+        token = token_for(account.default_virtual_account)
+        client = gateway_client()
+        client.register(Device(sn="before"), token.token)
+        self.addCleanup(connection.close)
+        pid = connection.connection.info.backend_pid
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        connection.close_if_unusable_or_obsolete()  # what a server does when a request starts
+        client.register(Device(sn="after"), token.token)
+        self.assertNotEqual(connection.connection.info.backend_pid, pid)
+        self.assertTrue(ProductInstance.objects.filter(udi_sn="after").exists())
 
 
 class NoncePurgeTests(TestCase):
