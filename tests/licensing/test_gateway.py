@@ -6,6 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from django.test import Client as DjangoClient
 from django.test import TestCase
 
 from accounts.models import Event
@@ -226,6 +227,22 @@ class GatewayTests(TestCase):
         )
         self.token.refresh_from_db()
         self.assertEqual(self.token.uses, 0)
+
+    def test_products_post_without_session_or_csrf_and_get_security_headers(self):
+        client = DjangoClient(enforce_csrf_checks=True)
+        for path in ("/Transportgateway/services/DeviceRequestHandler", "/SmartTransport"):
+            with self.subTest(path=path):
+                body = Device(sn=f"h{len(path)}").register_envelope(self.token.token)
+                response = client.post(path, body, content_type="application/json", secure=True)
+                self.assertEqual(response.status_code, 200, response.content)
+                self.assertEqual(response["X-Content-Type-Options"], "nosniff")
+                self.assertEqual(response.cookies, {})
+        response = client.post("/cslu/v1/pi/TEST-1", b"{}", content_type="application/json")
+        self.assertEqual(response.status_code, 400, response.content)
+        self.assertEqual(response.json()["error"]["code"], "invalid_report")
+        response = client.post("/cslu/v1/pi/NOPE-1", b"{}", content_type="application/json")
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(self.client.post("/cslu/v1/other").status_code, 404)
 
     def test_get_is_not_allowed(self):
         response = self.client.get("/Transportgateway/services/DeviceRequestHandler")
