@@ -62,6 +62,21 @@ class ReplicationMode(models.TextChoices):
         return {"sync": "success", "async": "warning", "": "secondary"}[self.value]
 
 
+class QuorumDevice(models.TextChoices):
+    """The quorum device (corosync-qnetd, the third vote): none, voting, or registered but not."""
+
+    VOTING = "voting", "voting"
+    NOT_VOTING = "not_voting", "not voting"
+    NONE = "none", "none"
+    UNKNOWN = "", "--"
+
+    @property
+    def colour(self) -> str:
+        return {"voting": "success", "not_voting": "danger", "none": "secondary", "": "secondary"}[
+            self.value
+        ]
+
+
 class HAJobKind(models.TextChoices):
     """Long cluster operations run from a node's console."""
 

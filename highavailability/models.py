@@ -13,6 +13,7 @@ from .choices import (
     HAJobStatus,
     HeartbeatState,
     NodeRole,
+    QuorumDevice,
     ReplicationMode,
 )
 
@@ -41,6 +42,14 @@ class ClusterStatus(models.Model):
         null=True, blank=True, help_text="Replay lag of the standby in seconds."
     )
     quorate = models.BooleanField(null=True, blank=True)
+    total_votes = models.PositiveSmallIntegerField(null=True, blank=True)
+    expected_votes = models.PositiveSmallIntegerField(null=True, blank=True)
+    votes_needed = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Votes needed for quorum."
+    )
+    quorum_device = models.CharField(
+        max_length=16, choices=QuorumDevice.choices, blank=True, default=QuorumDevice.UNKNOWN
+    )
     collected = models.DateTimeField(null=True, blank=True)
     changed = models.DateTimeField(null=True, blank=True)
 
@@ -61,6 +70,10 @@ class ClusterStatus(models.Model):
     @property
     def replication_mode_enum(self) -> ReplicationMode:
         return ReplicationMode(self.replication_mode)
+
+    @property
+    def quorum_device_enum(self) -> QuorumDevice:
+        return QuorumDevice(self.quorum_device)
 
 
 class Node(models.Model):

@@ -33,6 +33,7 @@ from .choices import (
     HAJobStatus,
     HeartbeatState,
     NodeRole,
+    QuorumDevice,
     ReplicationMode,
 )
 from .models import ClusterStatus, HAJob, Node
@@ -79,6 +80,10 @@ class Observation:
     vip_node: str = ""
     promoted: str = ""
     quorate: bool | None = None
+    total_votes: int | None = None
+    expected_votes: int | None = None
+    votes_needed: int | None = None
+    quorum_device: QuorumDevice = QuorumDevice.UNKNOWN
     replication_mode: ReplicationMode = ReplicationMode.UNKNOWN
     replication_lag: float | None = None
     local_node: str = ""
@@ -126,13 +131,14 @@ def build_observation(
     state: cluster.ClusterState,
     configured: list[cluster.ClusterNode],
     database: cluster.DatabaseState | None = None,
+    quorum: cluster.QuorumState | None = None,
     *,
     vip: str = "",
     local_node: str = "",
     local_system: SystemInfo | None = None,
     public_addresses: dict[str, str] | None = None,
 ) -> Observation:
-    """Combine crm_mon's view, corosync's node list and the local database's replication."""
+    """Combine crm_mon's view, corosync's node list and votes, and the local replication."""
     public = dict(public_addresses or {})
     names = [n.name for n in configured] + [
         n.name for n in state.nodes if n.name not in {c.name for c in configured}
@@ -162,6 +168,16 @@ def build_observation(
         local_node=local_node,
         local_system=local_system,
     )
+    if quorum is not None:
+        obs.total_votes = quorum.total_votes
+        obs.expected_votes = quorum.expected_votes
+        obs.votes_needed = quorum.quorum
+        if not quorum.qdevice:
+            obs.quorum_device = QuorumDevice.NONE
+        elif quorum.qdevice_votes:
+            obs.quorum_device = QuorumDevice.VOTING
+        else:
+            obs.quorum_device = QuorumDevice.NOT_VOTING
     if database is not None and not database.in_recovery:
         sync = bool(database.synchronous_standby_names.strip())
         obs.replication_mode = ReplicationMode.SYNC if sync else ReplicationMode.ASYNC
@@ -218,6 +234,11 @@ def observe() -> Observation | None:
     except (cluster.ClusterError, OSError, subprocess.SubprocessError, ValueError) as exc:
         logger.info("replication state not read: %s", exc)
         database = None
+    try:
+        quorum = cluster.quorum_state()
+    except (cluster.ClusterError, OSError, subprocess.SubprocessError, ValueError) as exc:
+        logger.info("quorum votes not read: %s", exc)
+        quorum = None
     _warn_once("")
     names = {n.name for n in configured}
     hostname = socket.gethostname()
@@ -225,6 +246,7 @@ def observe() -> Observation | None:
         state,
         configured,
         database,
+        quorum,
         vip=cluster.conf.VIP,
         local_node=hostname if hostname in names else "",
         local_system=local_system_info(),
@@ -307,6 +329,9 @@ def apply_observation(obs: Observation, now: dt.datetime | None = None) -> list[
             old_mode = status.replication_mode
             if obs.replication_mode and old_mode and obs.replication_mode != old_mode:
                 events.append(_replication_event(obs.replication_mode))
+            devices = {status.quorum_device, obs.quorum_device}
+            if devices == {QuorumDevice.VOTING, QuorumDevice.NOT_VOTING}:
+                events.append(_quorum_device_event(obs))
 
         status.ha_enabled = True
         status.heartbeat = obs.heartbeat
@@ -318,6 +343,10 @@ def apply_observation(obs: Observation, now: dt.datetime | None = None) -> list[
             status.replication_mode = obs.replication_mode
         status.replication_lag = obs.replication_lag
         status.quorate = obs.quorate
+        status.total_votes = obs.total_votes
+        status.expected_votes = obs.expected_votes
+        status.votes_needed = obs.votes_needed
+        status.quorum_device = obs.quorum_device
         if events:
             status.changed = now
         status.save()
@@ -376,6 +405,23 @@ def _replication_event(mode: ReplicationMode) -> Event:
         "Replication is now synchronous: every commit waits for the standby again",
         EventResult.SUCCESS,
         mode=mode.value,
+    )
+
+
+def _quorum_device_event(obs: Observation) -> Event:
+    votes = f"votes {obs.total_votes} of {obs.expected_votes} expected, {obs.votes_needed} needed"
+    if obs.quorum_device == QuorumDevice.NOT_VOTING:
+        return _event(
+            "quorum_device_lost",
+            f"Quorum device lost its vote: {votes}",
+            EventResult.FAILURE,
+            total_votes=obs.total_votes,
+        )
+    return _event(
+        "quorum_device_restored",
+        f"Quorum device is voting again: {votes}",
+        EventResult.SUCCESS,
+        total_votes=obs.total_votes,
     )
 
 

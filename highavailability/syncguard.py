@@ -31,11 +31,15 @@ PG_SOCKET_DIR = os.environ.get("HA_PG_SOCKET_DIR", "/run/postgresql")
 PG_PORT = os.environ.get("HA_PG_PORT", "5432")
 SYNC_CONF = Path(os.environ.get("HA_SYNC_CONF", "/var/lib/postgresql/15/sync.conf"))
 INTERVAL_S = 0.5
-# a standby counts while its last reply is younger than 3 s (it replies every second) ...
+# a standby counts while its last reply is younger than this (it replies every second) ...
+STANDBY_TIMEOUT_S = 3
 FRESH_STANDBYS = (
-    "select count(*) from pg_stat_replication where state = 'streaming'"
-    " and reply_time > now() - interval '3 seconds'"
+    "select count(*) from pg_stat_replication where state = 'streaming'"  # noqa: S608 - a constant
+    f" and reply_time > now() - interval '{STANDBY_TIMEOUT_S} seconds'"
 )
+# the longest a commit waits for a lost standby: its timeout, then at most one cycle of
+# waiting and one of checking (a cycle starts every INTERVAL_S and takes less than that)
+WINDOW_S = STANDBY_TIMEOUT_S + 2 * INTERVAL_S
 # ... and synchronous mode returns only once it is within 1 MiB of the primary
 CAUGHT_UP_STANDBYS = (
     "select count(*) from pg_stat_replication where state = 'streaming'"
@@ -112,13 +116,14 @@ def main() -> None:
         return
     once = "--once" in sys.argv
     while True:
+        started = time.monotonic()
         try:
             step()
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             log("ERROR", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         if once:
             return
-        time.sleep(INTERVAL_S)
+        time.sleep(max(0.0, INTERVAL_S - (time.monotonic() - started)))
 
 
 if __name__ == "__main__":

@@ -75,10 +75,18 @@ class HighAvailabilityHostView(HAPageMixin, TemplateView):
 
 
 class HighAvailabilityEventLogView(HAPageMixin, TemplateView):
-    """Event Logs: every cluster transition and HA job, newest first, paged and searchable."""
+    """Event Logs: every cluster transition and HA job, newest first, paged and searchable.
+
+    The first page without a search refreshes itself (htmx), so new events show live.
+    """
 
     template_name = "highavailability/event_log.html"
     tab = "highavailability:event-log"
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return ["highavailability/_event_table.html"]
+        return [self.template_name]
 
     def get_context_data(self, **kwargs):
         events = services.ha_events()
@@ -86,4 +94,5 @@ class HighAvailabilityEventLogView(HAPageMixin, TemplateView):
         if query:
             events = events.filter(message__icontains=query)
         page = Paginator(events, 25).get_page(self.request.GET.get("page"))
-        return super().get_context_data(page=page, query=query, **kwargs)
+        polling = page.number == 1 and not query
+        return super().get_context_data(page=page, query=query, polling=polling, **kwargs)

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 from django.db import DatabaseError, IntegrityError
 from django.http import JsonResponse
+from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -46,7 +47,7 @@ def device_request(request):
     try:
         message = parse(_read_body(request))
         message.host = request.get_host()
-        result = services.handle_message(message)
+        answer = services.handle_message(message)
     except EnvelopeError as exc:
         return _failure(exc.status, exc.code, exc.message)
     except IntegrityError:
@@ -54,7 +55,7 @@ def device_request(request):
     except DatabaseError:
         log.exception("database error in the Transport Gateway")
         return _failure(503, "unavailable", "the server cannot store the request now; retry")
-    return JsonResponse({"status": "SUCCESS", "type": message.type.value, **result.body})
+    return JsonResponse({"status": "SUCCESS", "type": message.type.value, **answer})
 
 
 def _rum_reports(body: bytes) -> list[dict]:
@@ -165,3 +166,27 @@ def cslu_report(request, tenant: str):
     except IntegrityError:
         return _failure(409, "conflict", "a concurrent request stored this report; retry")
     return JsonResponse({"status": "SUCCESS", "smartLicense": {"ACK": acks}})
+
+
+class TransportGatewayMiddleware:
+    """Products' requests go straight to the gateway views, without the browser middleware.
+
+    Placed after SecurityMiddleware: sessions, CSRF, authentication, messages, CSP and the
+    other page middleware have nothing to do for a product's JSON post, and skipping them
+    is a large part of a registration's cost.
+    """
+
+    PREFIXES = ("/Transportgateway/", "/SmartTransport", "/cslu/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith(self.PREFIXES):
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                return self.get_response(request)
+            if match.func in (device_request, cslu_report):
+                return match.func(request, *match.args, **match.kwargs)
+        return self.get_response(request)

@@ -4,6 +4,7 @@ call these functions; each validates, writes inside one transaction and records 
 import datetime as dt
 import hashlib
 import hmac
+import json
 import secrets
 import threading
 import time
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts.choices import EventCategory, EventResult
@@ -284,43 +285,56 @@ def revoke_token(token: RegistrationToken, *, user=None) -> RegistrationToken:
 # The Transport Gateway
 
 
-@dataclass
-class GatewayResult:
-    """What the gateway answers for an accepted message."""
-
-    instance: ProductInstance
-    body: dict
-
-
 def instance_name(pid: str, sn: str) -> str:
     """The Product Instances tab's Name of a UDI."""
     return f"UDI_PID:{pid}; UDI_SN:{sn}"
 
 
+# The token, its account's status and the Host Common Name (current, previous): one read.
 TOKEN_SQL = (
     "SELECT t.id, t.virtual_account_id, va.account_id, a.status, t.revoked, t.expires,"
-    " t.max_uses FROM licensing_registrationtoken t"
+    " t.max_uses, h.name, h.previous FROM licensing_registrationtoken t"
     " JOIN accounts_virtualaccount va ON va.id = t.virtual_account_id"
-    " JOIN accounts_localaccount a ON a.id = va.account_id WHERE t.token = %s"
+    " JOIN accounts_localaccount a ON a.id = va.account_id"
+    " LEFT JOIN security_hostcommonname h ON h.id = %s WHERE t.token = %s"
+)
+# A registration in one statement, committed on its own: the instance is created only if
+# the token is still usable and no instance of the UDI is registered, with its event row.
+# A re-registration, or a token with a maximum number of uses, takes a transaction instead.
+REGISTER_SQL = (
+    "WITH t AS (SELECT id FROM licensing_registrationtoken WHERE id = %(token)s"
+    " AND revoked IS NULL AND expires > %(now)s),"
+    " old AS (SELECT id FROM licensing_productinstance WHERE udi_pid = %(pid)s"
+    " AND udi_sn = %(sn)s AND status = 'registered'),"
+    " i AS (INSERT INTO licensing_productinstance (uuid, virtual_account_id, name, udi_pid,"
+    " udi_sn, hostname, product_type, software_version, token_id, status, certificate_serial,"
+    " certificate_pem, certificate_expires, out_of_compliance, registered, last_contact)"
+    " SELECT %(uuid)s, %(va)s, %(name)s, %(pid)s, %(sn)s, %(hostname)s, %(product_type)s,"
+    " %(version)s, t.id, 'registered', %(serial)s, %(cert)s, %(expires)s, false, %(now)s,"
+    " %(now)s FROM t WHERE NOT EXISTS (SELECT FROM old) RETURNING id),"
+    " e AS (INSERT INTO accounts_event (created, category, action, message, result, username,"
+    " data, account_id) SELECT %(now)s, %(category)s, 'product_registered', %(event)s,"
+    " %(result)s, %(username)s, %(data)s::jsonb, %(account)s FROM i)"
+    " SELECT (SELECT id FROM i), EXISTS (SELECT FROM t)"
 )
 RETIRE_SQL = (
     "UPDATE licensing_productinstance SET status = 'deregistered'"
-    " WHERE udi_pid = %s AND udi_sn = %s AND status = 'registered' RETURNING id"
+    " WHERE udi_pid = %(pid)s AND udi_sn = %(sn)s AND status = 'registered' RETURNING id"
 )
-# The instance is created only if the token is still usable when the statement runs; a
-# token with a maximum number of uses is locked first (LIMITED_TOKEN_SQL) so that
-# concurrent registrations count exactly.
-# (Two statements: the count must see the rows committed while this one waited for the lock.)
+# A token with a maximum number of uses is locked first so that concurrent registrations
+# count exactly. (Two statements: the count must see the rows committed while this one
+# waited for the lock.)
 LOCK_TOKEN_SQL = "SELECT max_uses FROM licensing_registrationtoken WHERE id = %s FOR UPDATE"
 COUNT_USES_SQL = "SELECT count(*) FROM licensing_productinstance WHERE token_id = %s"
 INSERT_SQL = (
-    "WITH t AS (SELECT id FROM licensing_registrationtoken WHERE id = %s"
-    " AND revoked IS NULL AND expires > %s)"
+    "WITH t AS (SELECT id FROM licensing_registrationtoken WHERE id = %(token)s"
+    " AND revoked IS NULL AND expires > %(now)s)"
     " INSERT INTO licensing_productinstance (uuid, virtual_account_id, name, udi_pid, udi_sn,"
     " hostname, product_type, software_version, token_id, status, certificate_serial,"
     " certificate_pem, certificate_expires, out_of_compliance, registered, last_contact)"
-    " SELECT %s, %s, %s, %s, %s, %s, %s, %s, t.id, 'registered', %s, %s, %s, false, %s, %s"
-    " FROM t RETURNING id"
+    " SELECT %(uuid)s, %(va)s, %(name)s, %(pid)s, %(sn)s, %(hostname)s, %(product_type)s,"
+    " %(version)s, t.id, 'registered', %(serial)s, %(cert)s, %(expires)s, false, %(now)s,"
+    " %(now)s FROM t RETURNING id"
 )
 
 
@@ -330,22 +344,52 @@ class _Token:
     virtual_account_id: int
     account_id: int
     max_uses: int | None
+    names: tuple[str, str]  # the Host Common Name: current, previous
 
 
 def _token_for_registration(value: str) -> _Token:
-    with connection.cursor() as cursor:
-        cursor.execute(TOKEN_SQL, [value])
-        row = cursor.fetchone()
+    from security.services import SINGLETON, default_host_common_name
+
+    row = _first_read(TOKEN_SQL, [SINGLETON, value])
     if row is None:
         raise EnvelopeError(403, "invalid_token", "registration token is not valid")
-    token_id, va_id, account_id, account_status, revoked, expires, max_uses = row
+    token_id, va_id, account_id, account_status, revoked, expires, max_uses, name, previous = row
     if revoked is not None:
         raise EnvelopeError(403, "token_revoked", "registration token is revoked")
     if expires <= timezone.now():
         raise EnvelopeError(403, "token_expired", "registration token is expired")
     if account_status != "active":
         raise EnvelopeError(403, "account_inactive", "the local account is not active")
-    return _Token(token_id, va_id, account_id, max_uses)
+    if name is None:
+        name, previous = _cache("default_hcn", CACHE_SECONDS, default_host_common_name), ""
+    return _Token(token_id, va_id, account_id, max_uses, (name, previous))
+
+
+def _first_read(sql: str, params) -> tuple | None:
+    """One row, read as the request's first statement, which is also the connection check.
+
+    Instead of Django's health check (its own round trip before a request's first query),
+    the read is retried once on a new connection when the reused one turns out dead.
+    """
+    lazy = (
+        connection.health_check_enabled
+        and not connection.health_check_done
+        and connection.connection is not None
+        and not connection.in_atomic_block
+    )
+    if lazy:
+        connection.health_check_done = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except (OperationalError, InterfaceError):
+        if not lazy:
+            raise
+    connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def _check_account_synchronized(token: _Token) -> None:
@@ -358,18 +402,18 @@ def _check_account_synchronized(token: _Token) -> None:
         raise EnvelopeError(409, refusal.code, refusal.message)
 
 
-def _check_addressed_name(host: str | None) -> None:
+def _check_addressed_name(host: str | None, names: tuple[str, str]) -> None:
     """Refused when the product still uses the Host Common Name this server had before."""
     from security import services as security
 
     try:
-        security.check_registration_name(host)
+        security.check_registration_name(host, names=names)
     except security.RegistrationRefused as refusal:
         raise EnvelopeError(409, refusal.code, refusal.message) from None
 
 
-def _check_ca_name(ca: ProductCA) -> None:
-    current = _cached_host_common_name()
+def _check_ca_name(ca: ProductCA, current: str | None = None) -> None:
+    current = current or _cached_host_common_name()
     if ca.host_common_name != current:
         raise EnvelopeError(
             409,
@@ -391,12 +435,10 @@ def _certificate_body(cert, ca: ProductCA) -> dict:
     }
 
 
-def register_product(message: Message) -> GatewayResult:
+def register_product(message: Message) -> dict:
     """Register a product: token + CSR → ID certificate; the product instance is created.
 
-    The hot path of the Transport Gateway: one read, then one transaction of three
-    statements (retire a previous registration of the UDI, create the instance while
-    counting the token's use, write the event).
+    The hot path of the Transport Gateway: one read, then one statement (REGISTER_SQL).
     """
     body = message.body
     token = _token_for_registration(body["token"])
@@ -405,15 +447,52 @@ def register_product(message: Message) -> GatewayResult:
     except pki.CertificateError as exc:
         raise EnvelopeError(400, "invalid_csr", str(exc)) from None
     ca = _cached_ca()
-    _check_ca_name(ca)
-    _check_addressed_name(message.host)
+    _check_ca_name(ca, token.names[0])
+    _check_addressed_name(message.host, token.names)
     _check_account_synchronized(token)
     cert = pki.issue_id_certificate(csr, _ca_key(ca), ca.certificate_pem, body["pid"], body["sn"])
     now = timezone.now()
     name = instance_name(body["pid"], body["sn"])
     instance_uuid = uuid.uuid4()
-    serial = format(cert.serial_number, "x")
-    cert_pem = pki.pem(cert)
+    values = {
+        "token": token.id,
+        "now": now,
+        "uuid": instance_uuid,
+        "va": token.virtual_account_id,
+        "name": name,
+        "pid": body["pid"],
+        "sn": body["sn"],
+        "hostname": body["hostname"],
+        "product_type": body["product_type"],
+        "version": body["software_version"],
+        "serial": format(cert.serial_number, "x"),
+        "cert": pki.pem(cert),
+        "expires": cert.not_valid_after_utc,
+    }
+    created = None
+    if token.max_uses is None:
+        event = {
+            "category": EventCategory.LICENSING.value,
+            "result": EventResult.SUCCESS.value,
+            "event": f"Product instance {name} registered",
+            "username": body["hostname"] or name,
+            "data": json.dumps(
+                {"virtual_account": token.virtual_account_id, "instance": str(instance_uuid)}
+            ),
+            "account": token.account_id,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(REGISTER_SQL, values | event)
+            created, usable = cursor.fetchone()
+        if not usable:
+            raise EnvelopeError(403, "token_revoked", "registration token is no longer valid")
+    if created is None:
+        _register_in_transaction(token, values)
+    return {"instance": str(instance_uuid), "name": name, **_certificate_body(cert, ca)}
+
+
+def _register_in_transaction(token: _Token, values: dict) -> None:
+    """Retire a registered instance of the UDI, count a limited token's uses, and create."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             if token.max_uses is not None:
@@ -421,56 +500,24 @@ def register_product(message: Message) -> GatewayResult:
                 cursor.execute(COUNT_USES_SQL, [token.id])
                 if cursor.fetchone()[0] >= token.max_uses:
                     raise EnvelopeError(403, "token_exhausted", "registration token is exhausted")
-            cursor.execute(RETIRE_SQL, [body["pid"], body["sn"]])
+            cursor.execute(RETIRE_SQL, values)
             retired = [row[0] for row in cursor.fetchall()]
             if retired:
                 for old in ProductInstance.objects.filter(pk__in=retired):
                     _set_usage(old, [], replace=True)
-            cursor.execute(
-                INSERT_SQL,
-                [
-                    token.id,
-                    now,
-                    instance_uuid,
-                    token.virtual_account_id,
-                    name,
-                    body["pid"],
-                    body["sn"],
-                    body["hostname"],
-                    body["product_type"],
-                    body["software_version"],
-                    serial,
-                    cert_pem,
-                    cert.not_valid_after_utc,
-                    now,
-                    now,
-                ],
-            )
-            row = cursor.fetchone()
-            if row is None:
+            cursor.execute(INSERT_SQL, values)
+            if cursor.fetchone() is None:
                 raise EnvelopeError(403, "token_revoked", "registration token is no longer valid")
         record_event(
             EventCategory.LICENSING,
             "product_registered",
-            f"Product instance {name} registered" + (" (re-registration)" if retired else ""),
+            f"Product instance {values['name']} registered"
+            + (" (re-registration)" if retired else ""),
             account=LocalAccount(pk=token.account_id),
-            username=body["hostname"] or name,
+            username=values["hostname"] or values["name"],
             virtual_account=token.virtual_account_id,
-            instance=str(instance_uuid),
+            instance=str(values["uuid"]),
         )
-    instance = ProductInstance(
-        pk=row[0],
-        uuid=instance_uuid,
-        virtual_account_id=token.virtual_account_id,
-        name=name,
-        udi_pid=body["pid"],
-        udi_sn=body["sn"],
-        certificate_serial=serial,
-    )
-    return GatewayResult(
-        instance,
-        {"instance": str(instance_uuid), "name": name, **_certificate_body(cert, ca)},
-    )
 
 
 _cert_cache: dict[str, object] = {}
@@ -564,7 +611,7 @@ def _balances(virtual_account) -> dict[str, dict]:
     return {row["tag"]: row for row in license_rows(virtual_account)}
 
 
-def handle_signed(message: Message) -> GatewayResult:
+def handle_signed(message: Message) -> dict:
     """Renew, authorize, report usage or deregister for a product that signed the message."""
     with transaction.atomic():
         instance = _authenticate(message)
@@ -634,11 +681,11 @@ def handle_signed(message: Message) -> GatewayResult:
             virtual_account=va.pk,
             instance=str(instance.uuid),
         )
-    return GatewayResult(instance, {"instance": str(instance.uuid), **body})
+    return {"instance": str(instance.uuid), **body}
 
 
-def handle_message(message: Message) -> GatewayResult:
-    """Dispatch a parsed envelope to register or to the signed-message handler."""
+def handle_message(message: Message) -> dict:
+    """Dispatch a parsed envelope to register or to the signed-message handler; the answer."""
     if message.type == MessageType.REGISTER:
         return register_product(message)
     return handle_signed(message)

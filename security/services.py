@@ -705,17 +705,20 @@ def _host_only(host: str) -> str:
     return host.rstrip(".")
 
 
-def check_registration_name(host: str | None, account=None) -> None:
+def check_registration_name(host: str | None, account=None, *, names=None) -> None:
     """Refuse a product registration addressed to a name this server cannot yet answer for.
 
     `host` is the name the product used (the Host header; None: the Host Common Name);
-    `account` is the token's local account. Raises RegistrationRefused with a message for
-    the product's operator.
+    `account` is the token's local account; `names` the (current, previous) Host Common
+    Name when the caller has read them already. Raises RegistrationRefused with a message
+    for the product's operator.
     """
-    row = HostCommonName.objects.filter(pk=SINGLETON).first()
-    current = row.name if row else default_host_common_name()
+    if names is None:
+        row = HostCommonName.objects.filter(pk=SINGLETON).first()
+        names = (row.name, row.previous) if row else (default_host_common_name(), "")
+    current, previous = names
     name = current if host is None else _host_only(host)
-    if row and row.previous and name == row.previous and name != current:
+    if previous and name == previous and name != current:
         urls = product_urls(account.name if account else "<account>", current)
         raise RegistrationRefused(
             "host_common_name_changed",

@@ -4,11 +4,13 @@ from django.contrib.auth import get_user_model
 
 from highavailability import services
 from tests.highavailability.support import (
+    PRIMARY,
     SECONDARY,
     crm_mon_xml,
     database,
     enable_ha,
     observation,
+    quorumtool,
 )
 from tests.support.browser import BrowserTestCase
 
@@ -34,6 +36,14 @@ class HighAvailabilityBrowserTests(BrowserTestCase):
         self.assertEqual(self.live("ha-heartbeat").inner_text(), "Connection status: Connected")
         self.assertEqual(self.live("ha-vip").inner_text(), "169.254.100.10")
         self.assertEqual(
+            self.live("ha-quorum").inner_text(),
+            "Quorum: yes · votes 3 of 3 expected, 2 needed · quorum device: voting",
+        )
+        self.assertEqual(
+            self.live("ha-replication").inner_text(),
+            "Replication mode: synchronous · lag 0.016 s",
+        )
+        self.assertEqual(
             self.live("active-server-name").inner_text(), "primary-node (169.254.101.11)"
         )
         self.assertEqual(self.live("standby-server-role").inner_text(), "Standby")
@@ -46,6 +56,7 @@ class HighAvailabilityBrowserTests(BrowserTestCase):
                 crm_mon_xml(online=(SECONDARY,), promoted=SECONDARY, unpromoted=None),
                 db=database(sync=False, standbys=()),
                 local=SECONDARY,
+                quorum=quorumtool(members=(SECONDARY,)),
             )
         )
         # the live part polls every 2 s: the failover shows within a few seconds
@@ -61,13 +72,42 @@ class HighAvailabilityBrowserTests(BrowserTestCase):
         self.assertEqual(self.live("active-server-role").inner_text(), "Active")
         self.assertEqual(self.live("standby-server-role").inner_text(), "Degraded")
         self.assertEqual(self.live("standby-server-online").inner_text(), "Offline")
+        self.assertEqual(self.live("ha-votes").inner_text(), "votes 2 of 3 expected, 2 needed")
+        self.assertEqual(self.live("ha-replication-mode").inner_text(), "asynchronous")
         self.assertTrue(self.page.evaluate("window.sameDocument === true"))
         self.screenshot("ha-failover")
 
         self.page.get_by_role("link", name="Event Logs").click()
         self.page.get_by_text("Failover: secondary-node is now the active node").wait_for()
+        self.page.evaluate("window.sameDocument = true")
+        records = self.live("paging").inner_text()
+        rejoin = "Node primary-node rejoined the cluster as the standby"
+        self.assertEqual(self.page.get_by_text(rejoin).count(), 0)
+
+        # the primary rejoins while the operator watches the Event Logs tab
+        services.apply_observation(
+            observation(
+                crm_mon_xml(promoted=SECONDARY, unpromoted=PRIMARY),
+                db=database(standbys=((PRIMARY, "169.254.100.11"),)),
+                local=SECONDARY,
+            )
+        )
+        self.page.get_by_text(rejoin).wait_for(timeout=10000)
+        self.assertEqual(
+            self.page.locator("[data-testid=ha-events] tbody tr").nth(0).locator("td").nth(2)
+            .inner_text(),
+            "Replication is now synchronous: every commit waits for the standby again",
+        )  # fmt: skip
+        self.assertNotEqual(self.live("paging").inner_text(), records)
+        self.assertTrue(self.page.evaluate("window.sameDocument === true"))
+        self.screenshot("ha-event-log-live")
+
         self.page.get_by_role("link", name="Host").click()
         self.live("ha-status").wait_for()
+        self.assertEqual(self.live("ha-status").inner_text(), "Normal")
+        self.assertEqual(self.live("ha-votes").inner_text(), "votes 3 of 3 expected, 2 needed")
+        self.assertEqual(self.live("ha-quorum-device").inner_text(), "voting")
+        self.assertEqual(self.live("ha-replication-mode").inner_text(), "synchronous")
         self.page.evaluate("window.sameDocument = true")
 
         services.apply_observation(services.Observation(ha_enabled=False))

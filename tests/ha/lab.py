@@ -252,3 +252,41 @@ class Load:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def promoted(node: str) -> str | None:
+    """The node (n1|n2) where `node`'s pacemaker sees the promoted database, if any."""
+    out = run([LAB / "node", "exec", node, "crm_mon", "--one-shot", "--output-as=xml",
+               "--include=resources"], timeout=30)  # fmt: skip
+    root = ET.fromstring(out)  # noqa: S314 - the lab's own crm_mon
+    names = {name: n for n, name in NODES.items()}
+    for rsc in root.iter("resource"):
+        if rsc.get("id") == "pgsqld" and rsc.get("role") == "Promoted":
+            where = rsc.find("node")
+            return names.get(where.get("name")) if where is not None else None
+    return None
+
+
+def ring_id(node: str) -> str:
+    """Corosync's ring id on `node`: it changes with every membership change."""
+    out = run([LAB / "node", "exec", node, "corosync-quorumtool", "-s"], timeout=30)
+    return next(x.split(":", 1)[1].strip() for x in out.splitlines() if x.startswith("Ring ID:"))
+
+
+def fence_history(node: str) -> str:
+    """Pacemaker's fencing history as `node` knows it ("0 events found" when none)."""
+    return run([LAB / "node", "exec", node, "stonith_admin", "--history", "*"], timeout=30)
+
+
+def sync_standby_names(node: str) -> str:
+    """The node's synchronous_standby_names ('*' = commits wait for the standby)."""
+    return run([
+        LAB / "node", "exec", node, "runuser", "-u", "postgres", "--",
+        f"/usr/lib/postgresql/{ENV['PG_VERSION']}/bin/psql", "-h", ENV["PG_SOCKET_DIR"],
+        "-p", ENV["PG_PORT"], "-XAtq", "-c", "show synchronous_standby_names",
+    ], timeout=30).strip()  # fmt: skip
+
+
+def set_link(node: str, cable: str, up: bool) -> None:
+    """Plug (up) or pull a node's cable at the switch: cable 'hb' (cluster) or 'pub'."""
+    run(["ip", "-n", SWITCH_NS, "link", "set", f"{cable}-{node}", "up" if up else "down"])

@@ -68,12 +68,35 @@ def database(sync=True, standbys=((SECONDARY, "169.254.100.12"),), lag="00:00:00
     )  # fmt: skip
 
 
-def observation(xml=None, db="normal", local=PRIMARY, public=True):
-    """An Observation built from crm_mon XML and the primary's replication state."""
+def quorumtool(members=(PRIMARY, SECONDARY), qdevice=True, qdevice_voting=True):
+    """`corosync-quorumtool -s`: the nodes and (by default) the quorum device, 1 vote each."""
+    expected, needed = (3, 2) if qdevice else (2, 1)
+    flags = "Quorate Qdevice" if qdevice else "2Node Quorate WaitForAll"
+    column = ("A,V,NMW" if qdevice_voting else "A,NV,NMW") if qdevice else ""
+    rows = [f"{i:>10} {1:>10} {column:>10} {name}" for i, name in enumerate(members, start=1)]
+    if qdevice and qdevice_voting:
+        rows.append(f"{0:>10} {1:>10} {'':>10} Qdevice")
+    elif qdevice:
+        rows.append(f"{0:>10} {0:>10} {'':>10} Qdevice (votes 1)")
+    total = len(members) + (1 if qdevice and qdevice_voting else 0)
+    return "\n".join([
+        "Quorum information", "------------------",
+        f"Nodes:            {len(members)}", "Node ID:          1", "Quorate:          Yes", "",
+        "Votequorum information", "----------------------",
+        f"Expected votes:   {expected}", f"Highest expected: {expected}",
+        f"Total votes:      {total}", f"Quorum:           {needed}", f"Flags:            {flags}",
+        "", "Membership information", "----------------------",
+        "    Nodeid      Votes    Qdevice Name", *rows, "",
+    ])  # fmt: skip
+
+
+def observation(xml=None, db="normal", local=PRIMARY, public=True, quorum=None):
+    """An Observation built from crm_mon XML, the votes and the primary's replication state."""
     return services.build_observation(
         cluster.parse_crm_mon(xml or NORMAL_XML),
         CONFIGURED,
         database() if db == "normal" else db,
+        cluster.parse_quorumtool(quorum or quorumtool()),
         vip=VIP,
         local_node=local,
         local_system=SYSTEM,

@@ -18,6 +18,9 @@ class HAApiTests(PersonasMixin, TestCase):
         self.assertEqual((data["health"], data["heartbeat"]), ("normal", "connected"))
         self.assertEqual([n["role"] for n in data["nodes"]], ["active", "standby"])
         self.assertIsNone(data["nodes"][1]["physical_memory"])
+        votes = [data[k] for k in ("total_votes", "expected_votes", "votes_needed")]
+        self.assertEqual(votes, [3, 3, 2])
+        self.assertEqual(data["quorum_device"], "voting")
 
     def test_standalone_server(self):
         self.client.force_login(self.admin)

@@ -22,11 +22,14 @@ from highavailability.choices import (
     HAJobStatus,
     HeartbeatState,
     NodeRole,
+    QuorumDevice,
     ReplicationMode,
 )
 from highavailability.models import ClusterStatus, HAJob, Node
 
 from .support import (
+    CONFIGURED,
+    NORMAL_XML,
     PRIMARY,
     SECONDARY,
     SYSTEM,
@@ -35,6 +38,7 @@ from .support import (
     database,
     enable_ha,
     observation,
+    quorumtool,
 )
 
 COROSYNC_CONF = """nodelist {
@@ -101,6 +105,23 @@ class ObservationTests(TestCase):
         self.assertEqual(obs.nodes[1].role, NodeRole.DEGRADED)
         self.assertEqual(obs.heartbeat, HeartbeatState.CONNECTED)
         self.assertEqual(obs.health, ClusterHealth.DEGRADED)
+
+    def test_votes_and_the_quorum_device(self):
+        obs = observation()
+        self.assertEqual((obs.total_votes, obs.expected_votes, obs.votes_needed), (3, 3, 2))
+        self.assertEqual(obs.quorum_device, QuorumDevice.VOTING)
+        obs = observation(quorum=quorumtool(qdevice_voting=False))
+        self.assertEqual((obs.total_votes, obs.expected_votes, obs.votes_needed), (2, 3, 2))
+        self.assertEqual(obs.quorum_device, QuorumDevice.NOT_VOTING)
+        obs = observation(quorum=quorumtool(qdevice=False))
+        self.assertEqual((obs.total_votes, obs.expected_votes, obs.votes_needed), (2, 2, 1))
+        self.assertEqual(obs.quorum_device, QuorumDevice.NONE)
+
+    def test_votes_unknown_when_quorumtool_did_not_answer(self):
+        obs = services.build_observation(cluster.parse_crm_mon(NORMAL_XML), CONFIGURED)
+        self.assertTrue(obs.quorate)
+        self.assertEqual((obs.total_votes, obs.expected_votes, obs.votes_needed), (None,) * 3)
+        self.assertEqual(obs.quorum_device, QuorumDevice.UNKNOWN)
 
     def test_interval_text(self):
         self.assertAlmostEqual(services.interval_seconds("00:00:01.5"), 1.5)
@@ -190,6 +211,48 @@ class CollectorTests(TestCase):
         self.assertEqual(status.health, ClusterHealth.NORMAL)
         self.assertEqual(status.active_node, SECONDARY)
         self.assertEqual(Node.objects.get(name=PRIMARY).role, NodeRole.STANDBY)
+
+    def test_quorum_device_losing_and_regaining_its_vote_writes_one_event_each(self):
+        status = enable_ha()
+        self.assertEqual(
+            (status.total_votes, status.expected_votes, status.votes_needed), (3, 3, 2)
+        )
+        self.assertEqual(status.quorum_device, QuorumDevice.VOTING)
+        lost = observation(quorum=quorumtool(qdevice_voting=False))
+        for _ in range(2):
+            services.apply_observation(lost)
+        status.refresh_from_db()
+        self.assertEqual((status.total_votes, status.quorum_device), (2, QuorumDevice.NOT_VOTING))
+        self.assertTrue(status.quorate)
+        self.assertEqual(status.health, ClusterHealth.NORMAL)
+        event = Event.objects.get(action="quorum_device_lost")
+        self.assertEqual(
+            event.message, "Quorum device lost its vote: votes 2 of 3 expected, 2 needed"
+        )
+        self.assertEqual(event.result, "failure")
+        services.apply_observation(observation())
+        self.assertEqual(
+            ha_actions(), ["ha_enabled", "quorum_device_lost", "quorum_device_restored"]
+        )
+        self.assertEqual(
+            Event.objects.get(action="quorum_device_restored").message,
+            "Quorum device is voting again: votes 3 of 3 expected, 2 needed",
+        )
+
+    def test_votes_not_read_show_unknown_and_write_no_event(self):
+        enable_ha()
+        unknown = services.build_observation(
+            cluster.parse_crm_mon(NORMAL_XML), CONFIGURED, database(), vip=VIP
+        )
+        services.apply_observation(unknown)
+        status = ClusterStatus.objects.get()
+        self.assertIsNone(status.total_votes)
+        self.assertEqual(status.quorum_device, QuorumDevice.UNKNOWN)
+        # unknown -> not voting, and a cluster without a quorum device: no quorum device event
+        services.apply_observation(observation(quorum=quorumtool(qdevice_voting=False)))
+        services.apply_observation(observation(quorum=quorumtool(qdevice=False)))
+        self.assertEqual(ClusterStatus.objects.get().quorum_device, QuorumDevice.NONE)
+        self.assertEqual(ha_actions(), ["ha_enabled"])
 
     def test_teardown_disables_ha_once(self):
         enable_ha()

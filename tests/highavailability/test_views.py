@@ -6,11 +6,21 @@ from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 
-from highavailability import services
+from highavailability import cluster, services
 from highavailability.choices import HAJobKind
 from tests.support.personas import PersonasMixin
 
-from .support import PRIMARY, SECONDARY, crm_mon_xml, database, enable_ha, observation
+from .support import (
+    CONFIGURED,
+    NORMAL_XML,
+    PRIMARY,
+    SECONDARY,
+    crm_mon_xml,
+    database,
+    enable_ha,
+    observation,
+    quorumtool,
+)
 
 HOST = reverse("highavailability:host")
 EVENTS = reverse("highavailability:event-log")
@@ -28,8 +38,10 @@ class HighAvailabilityViewTests(PersonasMixin, TestCase):
         self.assertContains(response, "Connection status: <span")
         self.assertContains(response, ">Connected<")
         self.assertContains(response, "169.254.100.10")
-        self.assertContains(response, "Replication mode: synchronous")
-        self.assertContains(response, "Quorum: yes")
+        self.assertContains(response, 'data-testid="ha-replication-mode">synchronous<')
+        self.assertContains(response, "Quorum: yes · ")
+        self.assertContains(response, 'data-testid="ha-votes">votes 3 of 3 expected, 2 needed<')
+        self.assertContains(response, 'data-testid="ha-quorum-device">voting<')
         self.assertEqual(response.context["active"].name, PRIMARY)
         self.assertEqual(response.context["standby"].name, SECONDARY)
         for text in (
@@ -66,11 +78,25 @@ class HighAvailabilityViewTests(PersonasMixin, TestCase):
         self.assertTemplateNotUsed(response, "base.html")
         self.assertContains(response, "The cluster is degraded One of the cluster nodes is offline")
         self.assertContains(response, ">Disconnected<")
-        self.assertContains(response, "Replication mode: asynchronous")
+        self.assertContains(response, 'data-testid="ha-replication-mode">asynchronous<')
         self.assertEqual(response.context["active"].name, SECONDARY)
         self.assertContains(response, 'data-testid="standby-server-role">Degraded<')
         self.assertContains(response, 'data-testid="standby-server-online">Offline<')
         self.assertContains(response, 'data-testid="active-server-role">Active<')
+
+    def test_quorum_device_not_voting_and_votes_unknown(self):
+        enable_ha()
+        services.apply_observation(observation(quorum=quorumtool(qdevice_voting=False)))
+        response = self.client.get(HOST, headers={"HX-Request": "true"})
+        self.assertContains(response, 'data-testid="ha-votes">votes 2 of 3 expected, 2 needed<')
+        self.assertContains(response, 'data-testid="ha-quorum-device">not voting<')
+        services.apply_observation(
+            services.build_observation(cluster.parse_crm_mon(NORMAL_XML), CONFIGURED)
+        )
+        response = self.client.get(HOST, headers={"HX-Request": "true"})
+        self.assertContains(response, 'data-testid="ha-votes">votes --<')
+        self.assertContains(response, 'data-testid="ha-quorum-device">--<')
+        self.assertContains(response, 'data-testid="ha-replication-mode">synchronous<')
 
     def test_an_old_snapshot_says_the_state_is_not_collected(self):
         status = enable_ha()
@@ -91,6 +117,45 @@ class HighAvailabilityViewTests(PersonasMixin, TestCase):
         response = self.client.get(EVENTS, {"q": "heartbeat"})
         self.assertNotContains(response, "Failover:")
         self.assertContains(response, "(1 Records)")
+
+    def test_event_logs_first_page_refreshes_itself(self):
+        enable_ha()
+        response = self.client.get(EVENTS)
+        self.assertContains(response, 'data-polling="true"')
+        self.assertContains(response, f'hx-get="{EVENTS}" hx-trigger="every 2s"')
+        self.assertNotContains(response, "Quorum device lost its vote")
+        services.apply_observation(observation(quorum=quorumtool(qdevice_voting=False)))
+        response = self.client.get(EVENTS, headers={"HX-Request": "true"})
+        self.assertTemplateUsed(response, "highavailability/_event_table.html")
+        self.assertTemplateNotUsed(response, "base.html")
+        self.assertNotContains(response, 'name="q"')
+        self.assertContains(response, "Quorum device lost its vote: votes 2 of 3 expected")
+        self.assertContains(response, "(2 Records)")
+        self.assertContains(response, 'data-polling="true"')
+
+    def test_event_logs_search_and_later_pages_do_not_refresh(self):
+        enable_ha()
+        for _ in range(13):
+            services.apply_observation(observation(quorum=quorumtool(qdevice_voting=False)))
+            services.apply_observation(observation())
+        response = self.client.get(EVENTS)
+        self.assertContains(response, "Showing Page 1 of 2 (27 Records)")
+        self.assertContains(response, 'data-polling="true"')
+        response = self.client.get(EVENTS, {"page": 2})
+        self.assertContains(response, "Showing Page 2 of 2 (27 Records)")
+        self.assertContains(response, 'data-polling="false"')
+        self.assertNotContains(response, "hx-trigger")
+        response = self.client.get(EVENTS, {"q": "voting again"})
+        self.assertContains(response, "(13 Records)")
+        self.assertContains(response, 'data-polling="false"')
+        self.assertNotContains(response, "hx-trigger")
+
+    def test_event_logs_left_open_after_teardown_stop_polling(self):
+        enable_ha()
+        services.apply_observation(services.Observation(ha_enabled=False))
+        response = self.client.get(EVENTS, headers={"HX-Request": "true"})
+        self.assertContains(response, "HA is not enabled.")
+        self.assertNotContains(response, "hx-trigger")
 
     def test_running_job_shows_its_progress(self):
         enable_ha()

@@ -6,6 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from django.test import Client as DjangoClient
 from django.test import TestCase
 
 from accounts.models import Event
@@ -54,6 +55,36 @@ class GatewayTests(TestCase):
         self.assertIn("PID:PI-SOFTWARE SN:pi37", subject)
         validity = device.certificate.not_valid_after_utc - device.certificate.not_valid_before_utc
         self.assertGreaterEqual(validity.days, 365)
+
+    def test_registration_writes_its_event_row(self):
+        data = self.client_.register(Device.named("pi37"), self.token.token)
+        event = Event.objects.get(action="product_registered")
+        self.assertEqual(
+            (event.category, event.result, event.username, event.account_id, event.user_id),
+            ("licensing", "success", "pi37", self.account.pk, None),
+        )
+        self.assertEqual(
+            event.message, "Product instance UDI_PID:PI-SOFTWARE; UDI_SN:pi37 registered"
+        )
+        self.assertEqual(event.data, {"virtual_account": self.va.pk, "instance": data["instance"]})
+
+    def test_re_registration_retires_the_old_instance_and_releases_its_licenses(self):
+        device = Device.named("pi37")
+        first = self.client_.register(device, self.token.token)
+        self.client_.authorize(device)
+        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 1)
+        second = self.client_.register(Device.named("pi37"), self.token.token)
+        self.assertNotEqual(first["instance"], second["instance"])
+        self.assertEqual(ProductInstance.objects.get(uuid=first["instance"]).status, "deregistered")
+        self.assertEqual(ProductInstance.objects.get(uuid=second["instance"]).status, "registered")
+        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 0)
+        messages = list(
+            Event.objects.filter(action="product_registered")
+            .order_by("id")
+            .values_list("message", flat=True)
+        )
+        self.assertEqual(len(messages), 2)
+        self.assertTrue(messages[1].endswith("registered (re-registration)"), messages)
 
     def test_full_lifecycle_updates_in_use(self):
         device = Device.named("pi37")
@@ -196,6 +227,22 @@ class GatewayTests(TestCase):
         )
         self.token.refresh_from_db()
         self.assertEqual(self.token.uses, 0)
+
+    def test_products_post_without_session_or_csrf_and_get_security_headers(self):
+        client = DjangoClient(enforce_csrf_checks=True)
+        for path in ("/Transportgateway/services/DeviceRequestHandler", "/SmartTransport"):
+            with self.subTest(path=path):
+                body = Device(sn=f"h{len(path)}").register_envelope(self.token.token)
+                response = client.post(path, body, content_type="application/json", secure=True)
+                self.assertEqual(response.status_code, 200, response.content)
+                self.assertEqual(response["X-Content-Type-Options"], "nosniff")
+                self.assertEqual(response.cookies, {})
+        response = client.post("/cslu/v1/pi/TEST-1", b"{}", content_type="application/json")
+        self.assertEqual(response.status_code, 400, response.content)
+        self.assertEqual(response.json()["error"]["code"], "invalid_report")
+        response = client.post("/cslu/v1/pi/NOPE-1", b"{}", content_type="application/json")
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(self.client.post("/cslu/v1/other").status_code, 404)
 
     def test_get_is_not_allowed(self):
         response = self.client.get("/Transportgateway/services/DeviceRequestHandler")

@@ -6,14 +6,15 @@ import tempfile
 import threading
 from pathlib import Path
 
+import psycopg
 from cryptography import x509
 from django.db import connection
 from django.test import TestCase, TransactionTestCase
 
-from accounts.models import VirtualAccount
+from accounts.models import Event, VirtualAccount
 from licensing import pki, services
 from licensing.models import LicenseCounter, ProductCA, ProductInstance, RumReport
-from licensing.simulator import Device
+from licensing.simulator import Device, GatewayRefused
 from tests.support.personas import make_account
 
 from .support import (
@@ -226,6 +227,53 @@ class ConcurrencyTests(TransactionTestCase):
         self.assertEqual(token.uses, 5)
         self.assertEqual(ProductInstance.objects.filter(status="registered").count(), 5)
         self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 10)
+
+    def test_concurrent_registrations_of_one_udi_leave_one_instance(self):
+        account = make_account("TEST")
+        token = token_for(account.default_virtual_account)
+        services.product_ca()
+        answers = []
+
+        def work():
+            try:
+                answers.append(gateway_client().register(Device(sn="same"), token.token))
+            except GatewayRefused as exc:
+                answers.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=work) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        accepted = [a["instance"] for a in answers if isinstance(a, dict)]
+        refused = [a for a in answers if not isinstance(a, dict)]
+        self.assertEqual(len(answers), 6)
+        self.assertTrue(accepted)
+        self.assertEqual(
+            [(r.status, r.body["error"]["code"]) for r in refused],
+            [(409, "conflict")] * len(refused),
+        )
+        registered_now = ProductInstance.objects.filter(udi_sn="same", status="registered")
+        self.assertEqual(registered_now.count(), 1)
+        self.assertIn(str(registered_now.get().uuid), accepted)
+        self.assertEqual(ProductInstance.objects.filter(udi_sn="same").count(), len(accepted))
+        self.assertEqual(Event.objects.filter(action="product_registered").count(), len(accepted))
+
+    def test_registration_after_the_database_connection_died(self):
+        account = make_account("TEST")
+        token = token_for(account.default_virtual_account)
+        client = gateway_client()
+        client.register(Device(sn="before"), token.token)
+        self.addCleanup(connection.close)
+        pid = connection.connection.info.backend_pid
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        connection.close_if_unusable_or_obsolete()  # what a server does when a request starts
+        client.register(Device(sn="after"), token.token)
+        self.assertNotEqual(connection.connection.info.backend_pid, pid)
+        self.assertTrue(ProductInstance.objects.filter(udi_sn="after").exists())
 
 
 class NoncePurgeTests(TestCase):

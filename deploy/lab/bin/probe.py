@@ -5,8 +5,9 @@
                                    <t> app - OK <status>      a database-backed request to the app
                                    <t> <kind> <seq> FAIL <error>
     probe.py report LOG T0 [OLD]   outage after the event at T0: first acknowledged write on a
-                                   server other than OLD, first app answer, and acknowledged
-                                   writes missing from the database now (lost)
+                                   server other than OLD, first app answer, the longest gap
+                                   between acknowledged writes from T0 on (stall), and
+                                   acknowledged writes missing from the database now (lost)
 
 Every write uses a fresh connection (as a request of the application does), commits, and
 counts as acknowledged only once COMMIT returned.
@@ -102,12 +103,15 @@ def report(log_path: str, t0: float, old: str | None) -> dict:
     have = {r[0] for r in cur.fetchall()}
     conn.close()
     lost = [seq for _, seq, _ in pg_ok if seq not in have]
+    starts = [t0] + sorted(t for t, _, _ in pg_ok if t >= t0)
+    stall = max((b - a for a, b in zip(starts, starts[1:], strict=False)), default=None)
     return {
         "writes_acknowledged": len(pg_ok),
         "attempts_failed": len(fails),
         "first_write_after_s": round(after[0][0] - t0, 2) if after else None,
         "new_server": after[0][2] if after else None,
         "first_app_answer_after_s": round(app_after[0] - t0, 2) if app_after else None,
+        "stall_s": round(stall, 2) if stall is not None else None,
         "lost": len(lost),
     }
 
