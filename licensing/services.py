@@ -431,9 +431,9 @@ def _check_ca_name(ca: ProductCA, current: str | None = None) -> None:
         )
 
 
-def _certificate_body(cert, ca: ProductCA) -> dict:
+def _certificate_body(cert, ca: ProductCA, cert_pem: str | None = None) -> dict:
     return {
-        "certificate": pki.pem(cert),
+        "certificate": cert_pem or pki.pem(cert),
         "chain": _cached_chain(ca),
         "serialNumber": format(cert.serial_number, "x"),
         "notAfter": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -494,7 +494,8 @@ def register_product(message: Message) -> dict:
             raise EnvelopeError(403, "token_revoked", "registration token is no longer valid")
     if created is None:
         _register_in_transaction(token, values)
-    return {"instance": str(instance_uuid), "name": name, **_certificate_body(cert, ca)}
+    body = _certificate_body(cert, ca, values["cert"])
+    return {"instance": str(instance_uuid), "name": name, **body}
 
 
 def _register_in_transaction(token: _Token, values: dict) -> None:
