@@ -4,6 +4,7 @@ They take no session and no CSRF token: products authenticate with a registratio
 (register) and then with signatures by their ID key. See docs/transport-gateway.md.
 """
 
+import functools
 import json
 import logging
 import re
@@ -168,6 +169,16 @@ def cslu_report(request, tenant: str):
     return JsonResponse({"status": "SUCCESS", "smartLicense": {"ACK": acks}})
 
 
+@functools.lru_cache(maxsize=256)
+def _route(path: str):
+    """The gateway view of a path and its keyword arguments, or None (resolved once)."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return (match.func, match.kwargs) if match.func in (device_request, cslu_report) else None
+
+
 class TransportGatewayMiddleware:
     """Products' requests go straight to the gateway views, without the browser middleware.
 
@@ -183,10 +194,7 @@ class TransportGatewayMiddleware:
 
     def __call__(self, request):
         if request.path_info.startswith(self.PREFIXES):
-            try:
-                match = resolve(request.path_info)
-            except Resolver404:
-                return self.get_response(request)
-            if match.func in (device_request, cslu_report):
-                return match.func(request, *match.args, **match.kwargs)
+            route = _route(request.path_info)
+            if route is not None:
+                return route[0](request, **route[1])
         return self.get_response(request)

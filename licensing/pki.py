@@ -2,6 +2,7 @@
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 
 from cryptography import x509
@@ -149,24 +150,28 @@ def subject_for_udi(pid: str, sn: str) -> x509.Name:
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _issuer(ca_cert_pem: str):
+    """The CA certificate's subject and authority key identifier, parsed once per process."""
+    ca_cert = x509.load_pem_x509_certificate(ca_cert_pem.encode())
+    return ca_cert.subject, x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key())
+
+
 def issue_id_certificate(csr, ca_key, ca_cert_pem: str, pid: str, sn: str, now=None):
     """Sign an ID certificate for the CSR's key: 1 year, subject from the UDI."""
-    ca_cert = x509.load_pem_x509_certificate(ca_cert_pem.encode())
+    issuer, authority_key_id = _issuer(ca_cert_pem)
     now = now or dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject_for_udi(pid, sn))
-        .issuer_name(ca_cert.subject)
+        .issuer_name(issuer)
         .public_key(csr.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=ID_CERTIFICATE_DAYS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
+        .add_extension(authority_key_id, critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     return cert

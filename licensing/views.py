@@ -40,25 +40,31 @@ INVENTORY_TABS = [
 PAGE_SIZE = 25
 
 
+def _chosen(objects: list, pk, what: str):
+    """The object whose id is pk (a string from the query), else a 404."""
+    found = [o for o in objects if str(pk).isdigit() and o.pk == int(pk)]
+    if not found:
+        raise Http404(f"No such {what}")
+    return found[0]
+
+
 def _selection(request):
-    """The local account and virtual account chosen by ?account=&va= (or the first visible)."""
-    accounts = access.accounts_for(request.user).order_by("name")
+    """The local account and virtual account chosen by ?account=&va= (or the first visible).
+
+    Returns the visible accounts and the account's virtual accounts as lists (one query each).
+    """
+    accounts = list(access.accounts_for(request.user).order_by("name"))
     account_id = request.GET.get("account") or request.POST.get("account")
-    if account_id:
-        account = access.get_account_or_404(request.user, account_id)
-    else:
-        account = accounts.first()
+    account = _chosen(accounts, account_id, "account") if account_id else next(iter(accounts), None)
     if account is None:
-        return accounts, None, None
+        return accounts, None, None, []
     va_id = request.GET.get("va") or request.POST.get("va")
-    vas = account.virtual_accounts.all()
-    va = None
+    vas = list(account.virtual_accounts.all())
     if va_id:
-        va = vas.filter(pk=va_id if str(va_id).isdigit() else None).first()
-        if va is None:
-            raise Http404("No such virtual account")
-    va = va or vas.filter(is_default=True).first() or vas.first()
-    return accounts, account, va
+        va = _chosen(vas, va_id, "virtual account")
+    else:
+        va = next((v for v in vas if v.is_default), None) or next(iter(vas), None)
+    return accounts, account, va, vas
 
 
 def _query(account, va, **extra) -> str:
@@ -74,7 +80,7 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, tab="inventory", subtab="general", **kwargs):
         if tab not in dict(TABS) or subtab not in dict(INVENTORY_TABS):
             raise Http404("No such tab")
-        accounts, account, va = _selection(self.request)
+        accounts, account, va, virtual_accounts = _selection(self.request)
         context = super().get_context_data(
             tabs=TABS,
             tab=tab,
@@ -91,7 +97,7 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
             return context
         context["query"] = _query(account, va)
         context["can_use"] = access.can_use(self.request.user, account)
-        context["virtual_accounts"] = account.virtual_accounts.all()
+        context["virtual_accounts"] = virtual_accounts
         builder = getattr(self, f"_{(subtab if tab == 'inventory' else tab).replace('-', '_')}")
         builder(context, account, va)
         return context
@@ -180,7 +186,7 @@ class _AccountAction(LoginRequiredMixin, View):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        self.accounts, self.account, self.va = _selection(request)
+        self.accounts, self.account, self.va, _ = _selection(request)
         if self.account is None:
             raise Http404("No account")
         if not access.can_use(request.user, self.account):
@@ -296,7 +302,7 @@ class ReportDownloadView(LoginRequiredMixin, View):
     """CSV reports of the selected virtual account."""
 
     def get(self, request, kind):
-        _, account, va = _selection(request)
+        _, account, va, _ = _selection(request)
         if account is None:
             raise Http404("No account")
         response = HttpResponse(content_type="text/csv")

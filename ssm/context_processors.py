@@ -1,8 +1,10 @@
 """Template context shared by every page."""
 
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 
+@cache
 def product_version() -> str:
     """The installed version of the server."""
     try:

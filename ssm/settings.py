@@ -119,6 +119,10 @@ def _database():
     options.setdefault(
         "target_session_attrs", env.str("DATABASE_TARGET_SESSION_ATTRS", default="read-write")
     )
+    # Server-side prepared statements only where the code asks for them (the Transport
+    # Gateway's hot statements); Django turns them off for connection poolers, and none
+    # sits between the server and PostgreSQL.
+    options.setdefault("prepare_threshold", 2**31 - 1)
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     config["CONN_HEALTH_CHECKS"] = True
     test_name = env.str("DATABASE_TEST_NAME", default="")

@@ -20,6 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from licensing.simulator import Client, Device  # noqa: E402
 
+# (connect, read) seconds: while no node holds the VIP a connect hangs until its timeout, so
+# a short one lets the load notice the new primary within ~0.7 s instead of ~3.2 s
+TIMEOUT = (0.5, 3)
+
 
 def main() -> None:
     url, token, prefix, log_path, stop_path = sys.argv[1:6]
@@ -27,7 +31,7 @@ def main() -> None:
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         os.environ.pop(name, None)
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-    client = Client(url, verify=False, timeout=3)
+    client = Client(url, verify=False, timeout=TIMEOUT)
     index = 0
     with open(log_path, "a", buffering=1) as log:
         while not Path(stop_path).exists():
@@ -41,7 +45,7 @@ def main() -> None:
                 reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
                 log.write(f"{started:.3f} FAIL {device.sn} {reason}\n")
                 client.close()
-                client = Client(url, verify=False, timeout=3)
+                client = Client(url, verify=False, timeout=TIMEOUT)
                 time.sleep(0.2)
             time.sleep(0.05)
     client.close()

@@ -94,6 +94,32 @@ class InventoryViewTests(TestCase):
         alerts = self.client.get("/smart-licensing/alerts/", {"account": self.account_a.pk})
         self.assertContains(alerts, "Insufficient Licenses")
 
+    def test_account_and_virtual_account_selection(self):
+        lab = VirtualAccount.objects.create(account=self.account_a, name="Lab")
+        other_va = self.account_b.default_virtual_account
+        response = self.page("licenses")
+        self.assertEqual(response.context["va"], self.va)  # the default virtual account
+        self.assertEqual([v.name for v in response.context["virtual_accounts"]][0], self.va.name)
+        self.assertEqual(self.page("licenses", va=lab.pk).context["va"], lab)
+        self.client.force_login(self.alice)
+        self.assertEqual(
+            self.client.get("/smart-licensing/inventory/licenses/").context["account"],
+            self.account_a,
+        )
+        for params in (
+            {"va": other_va.pk},
+            {"va": "x"},
+            {"account": self.account_b.pk},
+            {"account": "1x"},
+        ):
+            with self.subTest(params=params):
+                self.assertEqual(self.page("licenses", **params).status_code, 404)
+        row_link = (
+            f'<td><a href="/smart-licensing/inventory/product-instances/?account='
+            f'{self.account_a.pk}&amp;va={self.va.pk}">Product Instances</a></td>'
+        )
+        self.assertContains(self.page("licenses"), row_link, count=2)
+
     def test_reports_csv_and_event_log(self):
         registered(self.va, "pi37")
         self.client.force_login(self.alice)
