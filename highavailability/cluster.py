@@ -434,6 +434,11 @@ def repair_database(say: Say) -> bool:
         " repairing"
     )
     source = f"host={primary} port={conf.PG_PORT} user=postgres dbname=postgres connect_timeout=5"
+    # pg_rewind reads the primary's timeline from its control file, which only the first
+    # checkpoint after the promotion updates (a spread checkpoint: up to a minute under
+    # load); before it, pg_rewind sees "the same timeline" and rewinds nothing
+    say(f"Asking the current primary ({primary}) for a checkpoint...")
+    _psql("CHECKPOINT", host=primary, timeout=300)
     say(f"Rewinding the database from the current primary ({primary}) with pg_rewind...")
     rewind = _as_postgres(
         [str(conf.PG_BIN / "pg_rewind"), "-D", str(conf.PG_DATA), f"--source-server={source}"]
