@@ -47,6 +47,7 @@ class Command(BaseCommand):
         parser.add_argument("--instances", type=int, default=100_000)
         parser.add_argument("--server-pid", type=int, help="gunicorn master (CPU accounting)")
         parser.add_argument("--postgres-pid", type=int, help="postmaster (CPU accounting)")
+        parser.add_argument("--standby-pid", type=int, help="standby's postmaster (CPU accounting)")
 
     def handle(self, *args, **options):
         va, token = self._account()
@@ -68,7 +69,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"registrations: {len(latencies)} at {options['clients']} clients: "
             f"{rate:.0f}/s, p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
-            f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, errors {errors}"
+            f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, errors {errors}; "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
         count = len(latencies)
         parts = [f"client {client_cpu / count * 1000:.2f}"]
@@ -106,11 +108,15 @@ class Command(BaseCommand):
         return va, token
 
     def _cpu(self, options) -> dict[str, float]:
-        """CPU seconds used so far by the web server and PostgreSQL process trees."""
+        """CPU seconds used so far by the web server's and PostgreSQL's process trees."""
         import psutil
 
         result = {}
-        for name, pid in (("web", options["server_pid"]), ("postgres", options["postgres_pid"])):
+        for name, pid in (
+            ("web", options["server_pid"]),
+            ("postgres", options["postgres_pid"]),
+            ("standby", options["standby_pid"]),
+        ):
             if not pid:
                 continue
             try:
