@@ -373,7 +373,15 @@ def _prepared(sql: str, params) -> tuple | None:
     """
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
+        try:
+            cursor.execute(sql, params, prepare=True)
+        except psycopg.errors.FeatureNotSupported:
+            # "cached plan must not change result type": a migration changed a table under
+            # the prepared statement; forget the connection's prepared statements.
+            if connection.in_atomic_block:
+                raise
+            connection.connection.execute("DEALLOCATE ALL")
+            cursor.execute(sql, params, prepare=True)
         return cursor.fetchone()
 
 

@@ -275,6 +275,18 @@ class ConcurrencyTests(TransactionTestCase):
         self.assertNotEqual(connection.connection.info.backend_pid, pid)
         self.assertTrue(ProductInstance.objects.filter(udi_sn="after").exists())
 
+    def test_registration_after_a_migration_changed_a_prepared_statement_s_table(self):
+        account = make_account("TEST")
+        token = token_for(account.default_virtual_account)
+        client = gateway_client()
+        client.register(Device(sn="before"), token.token)
+        alter = "ALTER TABLE accounts_localaccount ALTER COLUMN status TYPE varchar(%s)"
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+            other.execute(alter % 40)  # the token read's result type changes
+        self.addCleanup(lambda: connection.cursor().execute(alter % 16))
+        client.register(Device(sn="after"), token.token)
+        self.assertTrue(ProductInstance.objects.filter(udi_sn="after").exists())
+
 
 class NoncePurgeTests(TestCase):
     def test_old_nonces_are_purged_recent_ones_kept(self):
