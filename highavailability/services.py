@@ -660,5 +660,5 @@ class JobReporter:
                     self.job, succeeded=exc is None, error=str(exc or "")[:300], user=self.user
                 )
             except DatabaseError as error:
-                logger.info("HA job end not recorded: %s", error)
+                logger.debug("HA job end not recorded: %s", error)
         return False

@@ -16,6 +16,7 @@ import unittest
 from django.test import SimpleTestCase, tag
 
 from . import lab
+from .widget import Widget
 
 SEED = """
 import json, os
@@ -143,6 +144,16 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         self.assertEqual((deploy["status"], deploy["progress"]), ("succeeded", 100))
         self.assertIn("pg_basebackup", deploy["log"])
         self.assertIn("HA deploy complete", deploy["log"])
+        # the widget through the VIP, in a browser page that stays open until the fallback
+        browser = Widget()
+        self.addCleanup(browser.close)
+        browser.open("n1")
+        browser.wait_for("ha-status", "Normal")
+        browser.wait_for("active-server-name", "primary-node")
+        browser.wait_for("standby-server-role", "Standby")
+        browser.wait_for("ha-heartbeat", "Connected")
+        if ENV_QDEVICE:
+            browser.wait_for("ha-votes", "votes 3 of 3 expected, 2 needed")
 
         # 2. Failover: ha_cluster_stop on the primary
         self.say("2 failover")
@@ -173,6 +184,12 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         self.assertNotEqual(own.returncode, 0, "the stopped primary's own address still serves")
         test_token = lab.node_python("n2", CREATE_TEST_ACCOUNT)["token"]
         self.register_named(test_token)
+        # the open page followed the failover by itself; the administrator is still logged in
+        browser.wait_for("ha-status", "Degraded")
+        browser.wait_for("active-server-name", "secondary-node")
+        browser.wait_for("ha-heartbeat", "Disconnected")
+        self.assertEqual(browser.field("standby-server-role").inner_text(), "Degraded")
+        self.assertTrue(browser.same_page(), "the widget page was reloaded or logged out")
 
         # 3. Rejoin
         self.say("3 rejoin")
@@ -181,6 +198,8 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
                      lambda: lab.streaming_standby("n2", "n1"), 90)  # fmt: skip
         lab.wait_settled("n2")
         self.assertEqual(lab.vip_holder(), "n2")
+        browser.wait_for("ha-status", "Normal")
+        browser.wait_for("standby-server-name", "primary-node")
 
         # 4. Fallback
         self.say("4 fallback")
@@ -195,6 +214,10 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         lab.wait_for("secondary-node streaming from primary-node",
                      lambda: lab.streaming_standby("n1", "n2"), 90)  # fmt: skip
         lab.wait_settled("n1")
+        browser.wait_for("active-server-name", "primary-node")
+        browser.wait_for("ha-status", "Normal")
+        self.assertTrue(browser.same_page(), "the widget page was reloaded or logged out")
+        browser.close()
 
         # Power loss of the active node, then ha_cluster_start repairs it automatically
         self.say("power loss of the active node")
