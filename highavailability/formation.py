@@ -10,6 +10,7 @@ starts. Every step is printed, on both sides.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import re
@@ -181,7 +182,9 @@ class Peer:
             raise ClusterError(f"Error: the secondary failed: {reason}")
         return "\n".join(lines)
 
+    @functools.cached_property
     def hello(self) -> dict:
+        """Who the secondary is (asked once over SSH)."""
         try:
             return json.loads(self.call("hello").splitlines()[-1])
         except (ValueError, IndexError) as exc:
@@ -452,7 +455,7 @@ def deploy(plan: Plan, peer: Peer, say: Callable[..., None]) -> None:
             "Error: the database on this node is a standby: run ha_deploy on the primary"
         )
     say(f"Contacting the secondary at {peer.address}...", progress=5)
-    hello = peer.hello()
+    hello = peer.hello
     if hello.get("ha_enabled"):
         raise ClusterError(
             f"Error: HA is already enabled on {hello.get('name')}: run ha_teardown there first"

@@ -76,7 +76,7 @@ class Command(HACommand):
             raise CommandError("Error: the two public addresses and the VIP must all differ")
         peer = formation.Peer(secondary_address)
         me = socket.gethostname()
-        secondary_name = options["secondary_name"] or peer.hello().get("name", "")
+        secondary_name = options["secondary_name"] or peer.hello.get("name", "")
         if not formation.NODE_NAME.match(secondary_name) or secondary_name == me:
             raise CommandError(
                 f"Error: the secondary's name '{secondary_name}' is not usable: it must be a "
