@@ -73,8 +73,6 @@ job = HAJob.objects.filter(kind="deploy").latest("started")
 print("RESULT", json.dumps({"status": job.status, "progress": job.progress,
                             "log": "\\n".join(job.log)}))
 """
-GRACEFUL_TARGET_S = float(os.environ.get("HA_GRACEFUL_TARGET_S", "15"))
-CRASH_TARGET_S = float(os.environ.get("HA_CRASH_TARGET_S", "30"))
 ENV_STONITH = lab.ENV.get("STONITH") == "1"
 ENV_QDEVICE = lab.ENV.get("QDEVICE") == "1"
 
@@ -289,8 +287,6 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         self.assertTrue(result["test_account"], "the TEST account created during failover is gone")
         self.assertIn("pi37", " ".join(result["test_products"]))
         self.assertEqual(result["counter_mismatches"], 0, "In Use counters differ from a recount")
-        self.assertLess(figures["graceful_failover_s"], GRACEFUL_TARGET_S)
-        self.assertLess(figures["crash_failover_s"], CRASH_TARGET_S)
 
         # 5. Teardown of both nodes
         self.say("5 teardown")
