@@ -322,9 +322,9 @@ def _psql(sql: str, host: str | None = None, timeout: float = 10) -> list[list[s
 
 
 def db_running() -> bool:
-    pg_ctl = [str(conf.PG_BIN / "pg_ctl"), "-D", str(conf.PG_DATA), "status"]
+    status = [str(conf.PG_BIN / "pg_ctl"), "-D", str(conf.PG_DATA), "status"]
     return (
-        subprocess.run(["runuser", "-u", "postgres", "--", *pg_ctl], capture_output=True).returncode
+        subprocess.run(["runuser", "-u", "postgres", "--", *status], capture_output=True).returncode
         == 0
     )
 
@@ -402,6 +402,18 @@ def _as_postgres(argv: list[str], timeout: float = 600) -> subprocess.CompletedP
     return subprocess.run(
         ["runuser", "-u", "postgres", "--", *argv], capture_output=True, text=True, timeout=timeout
     )
+
+
+def pg_ctl(action: str, *, what: str = "the database") -> None:
+    """Start, stop (fast) or restart this node's PostgreSQL and wait; a failure names it."""
+    argv = [str(conf.PG_BIN / "pg_ctl"), "-D", str(conf.PG_DATA), "-w", "-t", "300"]
+    if action in ("start", "restart"):
+        argv += ["-l", "/dev/null"]  # a postmaster holding our pipes would keep us waiting
+    if action in ("stop", "restart"):
+        argv += ["-m", "fast"]
+    proc = _as_postgres([*argv, action])
+    if proc.returncode != 0:
+        raise ClusterError(f"{what} did not {action}: {proc.stderr.strip() or proc.stdout.strip()}")
 
 
 CLEAN_STATES = {"shut down in recovery"}
@@ -489,15 +501,8 @@ def _settle_as_standby(say: Say) -> None:
     signal_file.touch()
     shutil.chown(signal_file, "postgres", "postgres")
     say("Replaying as a standby once...")
-    pg_ctl = str(conf.PG_BIN / "pg_ctl")
-    start = _as_postgres(
-        [pg_ctl, "-D", str(conf.PG_DATA), "-w", "-t", "300", "-l", "/dev/null", "start"]
-    )
-    if start.returncode != 0:
-        raise ClusterError(
-            f"the repaired database did not start: {start.stderr.strip() or start.stdout.strip()}"
-        )
-    _as_postgres([pg_ctl, "-D", str(conf.PG_DATA), "-w", "-m", "fast", "stop"])
+    pg_ctl("start", what="the repaired database")
+    pg_ctl("stop", what="the repaired database")
     state = controldata_state()
     if state not in CLEAN_STATES:
         raise ClusterError(
@@ -512,14 +517,7 @@ def start_database_standalone(say: Say) -> None:
     if db_running():
         return
     say("Starting the database as a stand-alone server...")
-    pg_ctl = str(conf.PG_BIN / "pg_ctl")
-    proc = _as_postgres(
-        [pg_ctl, "-D", str(conf.PG_DATA), "-w", "-t", "300", "-l", "/dev/null", "start"]
-    )
-    if proc.returncode != 0:
-        raise ClusterError(
-            f"the database did not start: {proc.stderr.strip() or proc.stdout.strip()}"
-        )
+    pg_ctl("start")
 
 
 def remove_configuration(say: Say) -> None:

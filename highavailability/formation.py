@@ -390,17 +390,6 @@ def point_database_at(host: str) -> None:
     path.write_text("\n".join(out) + "\n")
 
 
-def _pg_ctl(*args: str, timeout: float = 300) -> None:
-    proc = cluster._as_postgres(
-        [str(conf.PG_BIN / "pg_ctl"), "-D", str(conf.PG_DATA), "-w", "-t", "240", *args],
-        timeout=timeout,
-    )
-    if proc.returncode != 0:
-        raise ClusterError(
-            f"Error: pg_ctl {args[-1]} failed: {proc.stderr.strip() or proc.stdout.strip()}"
-        )
-
-
 # --- the standby's side (ha_join) --------------------------------------------------------------
 
 
@@ -418,7 +407,7 @@ def join_clone(payload: dict, say: Say) -> None:
         raise ClusterError("HA is already enabled on this node: run ha_teardown here first")
     application("stop", say)
     if cluster.db_running():
-        _pg_ctl("-m", "fast", "stop")
+        cluster.pg_ctl("stop")
         say("Stand-alone database stopped")
     files = payload["files"]
     source = (
@@ -472,7 +461,7 @@ def deploy(plan: Plan, peer: Peer, say: Callable[..., None]) -> None:
     install_database_files(mine)
     application("stop", say)
     say("Restarting the database with the cluster settings (replication allowed)...", 15)
-    _pg_ctl("-l", "/dev/null", "-m", "fast", "restart")
+    cluster.pg_ctl("restart")
 
     say(f"Copying the database to {plan.secondary.name} (pg_basebackup)...", progress=25)
     peer.call(
@@ -487,7 +476,7 @@ def deploy(plan: Plan, peer: Peer, say: Callable[..., None]) -> None:
     )
     say("Database copied; secondary configured", progress=60)
 
-    _pg_ctl("-m", "fast", "stop")
+    cluster.pg_ctl("stop")
     install_cluster_files(mine, authkey)
     point_database_at(plan.vip)
     say("Cluster configuration written on this node", progress=65)
