@@ -30,3 +30,22 @@ server_url() {
   bind=$(env_value SSM_BIND 0.0.0.0:8443)
   printf 'https://127.0.0.1:%s/' "${bind##*:}"
 }
+
+# Start the HTTPS server in the background: granian serving ssm.wsgi over TLS (1.2 or 1.3),
+# WEB_WORKERS processes (default: one per CPU core) x WEB_THREADS threads, HTTP/1.1 with
+# keep-alive, access log included in the log file. SIGHUP respawns the workers one by one
+# (they load the certificate again); SIGTERM stops, ending a worker after 10 s at most.
+# Usage: start_web_server BIND TLS_DIR PID_FILE LOG_FILE
+start_web_server() {
+  local bind=$1 tls=$2 pidfile=$3 logfile=$4 host
+  host=${bind%:*}; host=${host#[}; host=${host%]}
+  rm -f "$pidfile"
+  (cd "$ROOT" && exec setsid "$VENV/bin/granian" --interface wsgi ssm.wsgi:application \
+    --host "$host" --port "${bind##*:}" --http 1 \
+    --ssl-certificate "$tls/browser.crt" --ssl-keyfile "$tls/browser.key" \
+    --ssl-protocol-min tls1.2 \
+    --workers "$(env_value WEB_WORKERS "$(nproc)")" \
+    --blocking-threads "$(env_value WEB_THREADS 2)" \
+    --workers-kill-timeout 10 --respawn-interval 1 --access-log --pid-file "$pidfile" \
+    </dev/null >>"$logfile" 2>&1 &)
+}

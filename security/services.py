@@ -503,10 +503,10 @@ def install_browser_certificate(certificate_pem, chain_pem="", *, by_user=None) 
 
 
 def reload_web_server() -> bool:
-    """Ask the running HTTPS server to pick up a new certificate (gunicorn: SIGHUP).
+    """Ask the running HTTPS server to pick up a new certificate (granian: SIGHUP).
 
-    gunicorn loads the certificate for each new TLS connection and, on SIGHUP, starts new
-    workers before stopping the old ones gracefully, so no request is dropped.
+    On SIGHUP granian starts a new worker, which loads the certificate, before it stops the
+    old one, worker by worker; requests in progress finish on the old worker.
     """
     pid_file = Path(
         getattr(settings, "WEB_PID_FILE", "") or Path(settings.SSM_VAR) / "run" / "web.pid"
@@ -516,7 +516,7 @@ def reload_web_server() -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError, IndexError):
         return False
-    if b"gunicorn" not in cmdline:
+    if b"granian" not in cmdline:
         return False
     os.kill(pid, signal.SIGHUP)
     logger.info("Asked the web server (pid %s) to reload its certificate", pid)

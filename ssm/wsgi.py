@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point of the HTTPS web server (granian, started by deploy/services)."""
 
 import os
 
