@@ -45,7 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("--registrations", type=int, default=4000)
         parser.add_argument("--warmup", type=int, default=300)
         parser.add_argument("--instances", type=int, default=100_000)
-        parser.add_argument("--server-pid", type=int, help="web server main process (CPU accounting)")
+        parser.add_argument("--server-pid", type=int, help="web server (CPU accounting)")
         parser.add_argument("--postgres-pid", type=int, help="postmaster (CPU accounting)")
         parser.add_argument("--standby-pid", type=int, help="standby's postmaster (CPU accounting)")
 
