@@ -291,7 +291,8 @@ def instance_name(pid: str, sn: str) -> str:
     return f"UDI_PID:{pid}; UDI_SN:{sn}"
 
 
-# The token, its account's status and the Host Common Name (current, previous): one read.
+# The token, its account's status and the Host Common Name (current, previous): one read,
+# kept CACHE_SECONDS per process; the registering statement checks the token's state again.
 TOKEN_SQL = (
     "SELECT t.id, t.virtual_account_id, va.account_id, a.status, t.revoked, t.expires,"
     " t.max_uses, h.name, h.previous FROM licensing_registrationtoken t"
@@ -299,24 +300,33 @@ TOKEN_SQL = (
     " JOIN accounts_localaccount a ON a.id = va.account_id"
     " LEFT JOIN security_hostcommonname h ON h.id = %s WHERE t.token = %s"
 )
+# The state of a token now: not revoked, not expired, its local account active.
+TOKEN_STATE = (
+    "SELECT t.id, t.revoked IS NULL AS live, t.expires > %(now)s AS current,"
+    " a.status = 'active' AS active FROM licensing_registrationtoken t"
+    " JOIN accounts_virtualaccount va ON va.id = t.virtual_account_id"
+    " JOIN accounts_localaccount a ON a.id = va.account_id WHERE t.id = %(token)s"
+)
 # A registration in one statement, committed on its own: the instance is created only if
-# the token is still usable and no instance of the UDI is registered, with its event row.
+# the token is usable now and no instance of the UDI is registered, with its event row;
+# it answers the token's state, so a refusal names the reason.
 # A re-registration, or a token with a maximum number of uses, takes a transaction instead.
 REGISTER_SQL = (
-    "WITH t AS (SELECT id FROM licensing_registrationtoken WHERE id = %(token)s"
-    " AND revoked IS NULL AND expires > %(now)s),"
+    f"WITH t AS ({TOKEN_STATE}),"  # noqa: S608 - constant text
+    " ok AS (SELECT id FROM t WHERE live AND current AND active),"
     " old AS (SELECT id FROM licensing_productinstance WHERE udi_pid = %(pid)s"
     " AND udi_sn = %(sn)s AND status = 'registered'),"
     " i AS (INSERT INTO licensing_productinstance (uuid, virtual_account_id, name, udi_pid,"
     " udi_sn, hostname, product_type, software_version, token_id, status, certificate_serial,"
     " certificate_pem, certificate_expires, out_of_compliance, registered, last_contact)"
     " SELECT %(uuid)s, %(va)s, %(name)s, %(pid)s, %(sn)s, %(hostname)s, %(product_type)s,"
-    " %(version)s, t.id, 'registered', %(serial)s, %(cert)s, %(expires)s, false, %(now)s,"
-    " %(now)s FROM t WHERE NOT EXISTS (SELECT FROM old) RETURNING id),"
+    " %(version)s, ok.id, 'registered', %(serial)s, %(cert)s, %(expires)s, false, %(now)s,"
+    " %(now)s FROM ok WHERE NOT EXISTS (SELECT FROM old) RETURNING id),"
     " e AS (INSERT INTO accounts_event (created, category, action, message, result, username,"
     " data, account_id) SELECT %(now)s, %(category)s, 'product_registered', %(event)s,"
     " %(result)s, %(username)s, %(data)s::jsonb, %(account)s FROM i)"
-    " SELECT (SELECT id FROM i), EXISTS (SELECT FROM t)"
+    " SELECT (SELECT id FROM i), t.live, t.current, t.active FROM (SELECT) AS one"
+    " LEFT JOIN t ON true"
 )
 RETIRE_SQL = (
     "UPDATE licensing_productinstance SET status = 'deregistered'"
@@ -325,17 +335,15 @@ RETIRE_SQL = (
 # A token with a maximum number of uses is locked first so that concurrent registrations
 # count exactly. (Two statements: the count must see the rows committed while this one
 # waited for the lock.)
-LOCK_TOKEN_SQL = "SELECT max_uses FROM licensing_registrationtoken WHERE id = %s FOR UPDATE"
+LOCK_TOKEN_SQL = f"{TOKEN_STATE} FOR UPDATE OF t"
 COUNT_USES_SQL = "SELECT count(*) FROM licensing_productinstance WHERE token_id = %s"
 INSERT_SQL = (
-    "WITH t AS (SELECT id FROM licensing_registrationtoken WHERE id = %(token)s"
-    " AND revoked IS NULL AND expires > %(now)s)"
-    " INSERT INTO licensing_productinstance (uuid, virtual_account_id, name, udi_pid, udi_sn,"
+    "INSERT INTO licensing_productinstance (uuid, virtual_account_id, name, udi_pid, udi_sn,"
     " hostname, product_type, software_version, token_id, status, certificate_serial,"
     " certificate_pem, certificate_expires, out_of_compliance, registered, last_contact)"
-    " SELECT %(uuid)s, %(va)s, %(name)s, %(pid)s, %(sn)s, %(hostname)s, %(product_type)s,"
-    " %(version)s, t.id, 'registered', %(serial)s, %(cert)s, %(expires)s, false, %(now)s,"
-    " %(now)s FROM t RETURNING id"
+    " VALUES (%(uuid)s, %(va)s, %(name)s, %(pid)s, %(sn)s, %(hostname)s, %(product_type)s,"
+    " %(version)s, %(token)s, 'registered', %(serial)s, %(cert)s, %(expires)s, false,"
+    " %(now)s, %(now)s)"
 )
 
 
@@ -348,19 +356,39 @@ class _Token:
     names: tuple[str, str]  # the Host Common Name: current, previous
 
 
-def _token_for_registration(value: str) -> _Token:
-    from security.services import SINGLETON, default_host_common_name
+def _refuse_unusable(live: bool | None, current: bool, active: bool) -> None:
+    """Refuse a token that is unknown (live None), revoked, expired, or whose account is not
+    active."""
+    if live is None:
+        raise EnvelopeError(403, "invalid_token", "registration token is not valid")
+    if not live:
+        raise EnvelopeError(403, "token_revoked", "registration token is revoked")
+    if not current:
+        raise EnvelopeError(403, "token_expired", "registration token is expired")
+    if not active:
+        raise EnvelopeError(403, "account_inactive", "the local account is not active")
 
-    row = _first_read(TOKEN_SQL, [SINGLETON, value])
+
+def _read_token(value: str) -> tuple:
+    from security.services import SINGLETON
+
+    row = _first_statement(TOKEN_SQL, [SINGLETON, value])
     if row is None:
         raise EnvelopeError(403, "invalid_token", "registration token is not valid")
+    return row
+
+
+def _token_for_registration(value: str) -> _Token:
+    """A usable token's facts and the Host Common Name, read at most every CACHE_SECONDS.
+
+    Its state may change in between (revoked, expired, account deactivated): the registering
+    statement checks that again, so a stale entry never registers a product.
+    """
+    from security.services import default_host_common_name
+
+    row = _cache(f"token:{value}", CACHE_SECONDS, lambda: _read_token(value))
     token_id, va_id, account_id, account_status, revoked, expires, max_uses, name, previous = row
-    if revoked is not None:
-        raise EnvelopeError(403, "token_revoked", "registration token is revoked")
-    if expires <= timezone.now():
-        raise EnvelopeError(403, "token_expired", "registration token is expired")
-    if account_status != "active":
-        raise EnvelopeError(403, "account_inactive", "the local account is not active")
+    _refuse_unusable(revoked is None, expires > timezone.now(), account_status == "active")
     if name is None:
         name, previous = _cache("default_hcn", CACHE_SECONDS, default_host_common_name), ""
     return _Token(token_id, va_id, account_id, max_uses, (name, previous))
@@ -385,11 +413,13 @@ def _prepared(sql: str, params) -> tuple | None:
         return cursor.fetchone()
 
 
-def _first_read(sql: str, params) -> tuple | None:
-    """One row, read as the request's first statement, which is also the connection check.
+def _first_statement(sql: str, params) -> tuple | None:
+    """The first row of the request's first statement, which is also the connection check.
 
     Instead of Django's health check (its own round trip before a request's first query),
-    the read is retried once on a new connection when the reused one turns out dead.
+    the statement is sent again on a new connection when the reused one turns out dead
+    (it did not run; should a registration have run, its retry finds the UDI registered
+    and answers 409, and the product registers again).
     """
     lazy = (
         connection.health_check_enabled
@@ -497,9 +527,8 @@ def register_product(message: Message) -> dict:
             ),
             "account": token.account_id,
         }
-        created, usable = _prepared(REGISTER_SQL, values | event)
-        if not usable:
-            raise EnvelopeError(403, "token_revoked", "registration token is no longer valid")
+        created, *state = _first_statement(REGISTER_SQL, values | event)
+        _refuse_unusable(*state)
     if created is None:
         _register_in_transaction(token, values)
     body = _certificate_body(cert, ca, values["cert"])
@@ -507,11 +536,14 @@ def register_product(message: Message) -> dict:
 
 
 def _register_in_transaction(token: _Token, values: dict) -> None:
-    """Retire a registered instance of the UDI, count a limited token's uses, and create."""
+    """Lock the token and check it, retire a registered instance of the UDI, count a limited
+    token's uses, and create."""
     with transaction.atomic():
         with connection.cursor() as cursor:
+            cursor.execute(LOCK_TOKEN_SQL, values)
+            row = cursor.fetchone()
+            _refuse_unusable(*(row[1:] if row else (None, False, False)))
             if token.max_uses is not None:
-                cursor.execute(LOCK_TOKEN_SQL, [token.id])
                 cursor.execute(COUNT_USES_SQL, [token.id])
                 if cursor.fetchone()[0] >= token.max_uses:
                     raise EnvelopeError(403, "token_exhausted", "registration token is exhausted")
@@ -521,8 +553,6 @@ def _register_in_transaction(token: _Token, values: dict) -> None:
                 for old in ProductInstance.objects.filter(pk__in=retired):
                     _set_usage(old, [], replace=True)
             cursor.execute(INSERT_SQL, values)
-            if cursor.fetchone() is None:
-                raise EnvelopeError(403, "token_revoked", "registration token is no longer valid")
         record_event(
             EventCategory.LICENSING,
             "product_registered",

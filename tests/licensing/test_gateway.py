@@ -160,6 +160,47 @@ class GatewayTests(TestCase):
         self.client_.register(Device(sn="x2"), once.token)
         self._refused(lambda: self.client_.register(device, once.token), 403, "token_exhausted")
 
+    def test_cached_token_still_refused_once_revoked_expired_or_account_inactive(self):
+        # Outside tests the token's facts are kept for a few seconds per process; what can
+        # change in between is checked again by the registering statement.
+        from licensing.services import revoke_token
+
+        with self.settings(TESTING=False):
+            self.client_.register(Device(sn="c1"), self.token.token)  # read, then cached
+            self.client_.register(Device(sn="c2"), self.token.token)  # from the cache
+            self.assertEqual(ProductInstance.objects.filter(token=self.token).count(), 2)
+            type(self.account).objects.filter(pk=self.account.pk).update(status="inactive")
+            self._refused(
+                lambda: self.client_.register(Device(sn="c3"), self.token.token),
+                403,
+                "account_inactive",
+            )
+            type(self.account).objects.filter(pk=self.account.pk).update(status="active")
+            type(self.token).objects.filter(pk=self.token.pk).update(expires="2000-01-01T00:00:00Z")
+            self._refused(
+                lambda: self.client_.register(Device(sn="c4"), self.token.token),
+                403,
+                "token_expired",
+            )
+            type(self.token).objects.filter(pk=self.token.pk).update(expires=self.token.expires)
+            self.client_.register(Device(sn="c5"), self.token.token)
+            revoke_token(self.token)
+            self._refused(
+                lambda: self.client_.register(Device(sn="c6"), self.token.token),
+                403,
+                "token_revoked",
+            )
+            # A token with a maximum number of uses takes the transaction, which checks too.
+            limited = token_for(self.va, max_uses=5)
+            self.client_.register(Device(sn="c7"), limited.token)
+            revoke_token(limited)
+            self._refused(
+                lambda: self.client_.register(Device(sn="c8"), limited.token),
+                403,
+                "token_revoked",
+            )
+        self.assertEqual(ProductInstance.objects.filter(token=self.token).count(), 3)
+
     def test_refuses_unsigned_wrongly_signed_and_replayed(self):
         device = Device.named("pi37")
         self.client_.register(device, self.token.token)
