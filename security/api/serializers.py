@@ -27,3 +27,25 @@ class CACertificateSerializer(serializers.ModelSerializer):
             "added",
         ]
         read_only_fields = fields
+
+
+class CertificateDescriptionSerializer(serializers.Serializer):
+    """A certificate as the pages describe it."""
+
+    common_name = serializers.CharField()
+    subject = serializers.CharField()
+    issuer = serializers.CharField()
+    issuer_common_name = serializers.CharField()
+    subject_alternative_names = serializers.ListField(child=serializers.CharField())
+    not_before = serializers.DateTimeField()
+    not_after = serializers.DateTimeField()
+    serial = serializers.CharField()
+    fingerprint_sha256 = serializers.CharField()
+    self_signed = serializers.BooleanField()
+    expired = serializers.BooleanField()
+
+
+class BrowserCertificateSerializer(CertificateDescriptionSerializer):
+    """The Browser Certificate the HTTPS server presents, with the rest of its chain."""
+
+    chain = CertificateDescriptionSerializer(many=True)

@@ -1,6 +1,7 @@
 """The security API: Host Common Name, Browser Certificate and CA certificates (administrators)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
@@ -11,7 +12,11 @@ from accounts.access import is_system_admin
 
 from .. import services
 from ..models import CACertificate
-from .serializers import CACertificateSerializer, HostCommonNameSerializer
+from .serializers import (
+    BrowserCertificateSerializer,
+    CACertificateSerializer,
+    HostCommonNameSerializer,
+)
 
 
 class IsSystemAdmin(BasePermission):
@@ -56,6 +61,7 @@ class BrowserCertificateAPIView(APIView):
 
     permission_classes = [IsSystemAdmin]
 
+    @extend_schema(responses=BrowserCertificateSerializer)
     def get(self, request):
         info = services.current_browser_certificate() or {}
         return Response(info)
