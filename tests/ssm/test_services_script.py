@@ -66,6 +66,15 @@ class WebServiceTests(SimpleTestCase):
                 if time.monotonic() > deadline:
                     raise
         self.assertIn("200 OK", answer.splitlines()[0])
+        # Products that only speak TLS 1.2 are served too.
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        with (
+            socket.create_connection(("127.0.0.1", self.port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname="localhost") as tls,
+        ):
+            self.assertEqual(tls.version(), "TLSv1.2")
+            tls.sendall(b"GET /login/ HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            self.assertIn("200 OK", tls.recv(4096).decode().splitlines()[0])
         status = self.services("status", "web").stdout
         self.assertIn("running", status)
 
