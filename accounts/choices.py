@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from ssm.choices import badge_colours
+
 
 class EventCategory(models.TextChoices):
     """Which part of the product an event-log entry belongs to."""
@@ -15,6 +17,7 @@ class EventCategory(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+@badge_colours({"success": "success", "failure": "danger", "info": "secondary"})
 class EventResult(models.TextChoices):
     """Outcome of the audited action."""
 
@@ -22,11 +25,8 @@ class EventResult(models.TextChoices):
     FAILURE = "failure", "Failure"
     INFO = "info", "Info"
 
-    @property
-    def colour(self) -> str:
-        return {"success": "success", "failure": "danger", "info": "secondary"}[self.value]
 
-
+@badge_colours({"pending": "warning", "approved": "success", "rejected": "danger"})
 class AccountRequestStatus(models.TextChoices):
     """Where an account request stands."""
 
@@ -34,21 +34,14 @@ class AccountRequestStatus(models.TextChoices):
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
 
-    @property
-    def colour(self) -> str:
-        return {"pending": "warning", "approved": "success", "rejected": "danger"}[self.value]
 
-
+@badge_colours({"active": "success", "inactive": "secondary", "deleting": "warning"})
 class AccountStatus(models.TextChoices):
     """State of a local account (one registered with Cisco Software Central)."""
 
     ACTIVE = "active", "Active"
     INACTIVE = "inactive", "Inactive"
     DELETING = "deleting", "Deleting"
-
-    @property
-    def colour(self) -> str:
-        return {"active": "success", "inactive": "secondary", "deleting": "warning"}[self.value]
 
 
 class SyncMode(models.TextChoices):
@@ -58,6 +51,15 @@ class SyncMode(models.TextChoices):
     MANUAL = "manual", "Manual"
 
 
+@badge_colours(
+    {
+        "queued": "secondary",
+        "running": "info",
+        "waiting": "warning",
+        "succeeded": "success",
+        "failed": "danger",
+    }
+)
 class SyncStatus(models.TextChoices):
     """State of one synchronization job."""
 
@@ -66,16 +68,6 @@ class SyncStatus(models.TextChoices):
     WAITING = "waiting", "Waiting for Response File"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
-
-    @property
-    def colour(self) -> str:
-        return {
-            "queued": "secondary",
-            "running": "info",
-            "waiting": "warning",
-            "succeeded": "success",
-            "failed": "danger",
-        }[self.value]
 
     @property
     def is_finished(self) -> bool:
@@ -90,6 +82,7 @@ class SyncTrigger(models.TextChoices):
     MANUAL_FILE = "manual_file", "Manual File"
 
 
+@badge_colours({"system_admin": "danger", "system_operator": "warning", "system_user": "secondary"})
 class SystemRole(models.TextChoices):
     """A user's role over the whole server."""
 
@@ -97,22 +90,11 @@ class SystemRole(models.TextChoices):
     SYSTEM_OPERATOR = "system_operator", "System Operator"
     SYSTEM_USER = "system_user", "System User"
 
-    @property
-    def colour(self) -> str:
-        return {"system_admin": "danger", "system_operator": "warning", "system_user": "secondary"}[
-            self.value
-        ]
 
-
+@badge_colours({"account_admin": "primary", "account_user": "info", "account_viewer": "secondary"})
 class AccountRole(models.TextChoices):
     """A user's role in one local account."""
 
     ACCOUNT_ADMIN = "account_admin", "Account Administrator"
     ACCOUNT_USER = "account_user", "Account User"
     ACCOUNT_VIEWER = "account_viewer", "Account Viewer"
-
-    @property
-    def colour(self) -> str:
-        return {"account_admin": "primary", "account_user": "info", "account_viewer": "secondary"}[
-            self.value
-        ]

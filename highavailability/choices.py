@@ -2,16 +2,15 @@
 
 from django.db import models
 
+from ssm.choices import badge_colours
 
+
+@badge_colours({"normal": "success", "degraded": "warning"})
 class ClusterHealth(models.TextChoices):
     """Normal while every node is online in its role; Degraded otherwise."""
 
     NORMAL = "normal", "Normal"
     DEGRADED = "degraded", "Degraded"
-
-    @property
-    def colour(self) -> str:
-        return {"normal": "success", "degraded": "warning"}[self.value]
 
     @property
     def sentence(self) -> str:
@@ -21,17 +20,17 @@ class ClusterHealth(models.TextChoices):
         }[self.value]
 
 
+@badge_colours({"connected": "success", "disconnected": "danger"})
 class HeartbeatState(models.TextChoices):
     """The cluster (heartbeat) network: every node is a member of the membership, or not."""
 
     CONNECTED = "connected", "Connected"
     DISCONNECTED = "disconnected", "Disconnected"
 
-    @property
-    def colour(self) -> str:
-        return {"connected": "success", "disconnected": "danger"}[self.value]
 
-
+@badge_colours(
+    {"active": "success", "standby": "primary", "degraded": "warning", "offline": "danger"}
+)
 class NodeRole(models.TextChoices):
     """What a node does: holds the primary database and the VIP, follows it, or neither."""
 
@@ -40,16 +39,8 @@ class NodeRole(models.TextChoices):
     DEGRADED = "degraded", "Degraded"
     OFFLINE = "offline", "Offline"
 
-    @property
-    def colour(self) -> str:
-        return {
-            "active": "success",
-            "standby": "primary",
-            "degraded": "warning",
-            "offline": "danger",
-        }[self.value]
 
-
+@badge_colours({"sync": "success", "async": "warning", "": "secondary"})
 class ReplicationMode(models.TextChoices):
     """Whether commits on the primary wait for the standby."""
 
@@ -57,11 +48,8 @@ class ReplicationMode(models.TextChoices):
     ASYNC = "async", "asynchronous"
     UNKNOWN = "", "--"
 
-    @property
-    def colour(self) -> str:
-        return {"sync": "success", "async": "warning", "": "secondary"}[self.value]
 
-
+@badge_colours({"voting": "success", "not_voting": "danger", "none": "secondary", "": "secondary"})
 class QuorumDevice(models.TextChoices):
     """The quorum device (corosync-qnetd, the third vote): none, voting, or registered but not."""
 
@@ -69,12 +57,6 @@ class QuorumDevice(models.TextChoices):
     NOT_VOTING = "not_voting", "not voting"
     NONE = "none", "none"
     UNKNOWN = "", "--"
-
-    @property
-    def colour(self) -> str:
-        return {"voting": "success", "not_voting": "danger", "none": "secondary", "": "secondary"}[
-            self.value
-        ]
 
 
 class HAJobKind(models.TextChoices):
@@ -89,13 +71,10 @@ class HAJobKind(models.TextChoices):
     TEARDOWN = "teardown", "Teardown"
 
 
+@badge_colours({"running": "info", "succeeded": "success", "failed": "danger"})
 class HAJobStatus(models.TextChoices):
     """Where a tracked cluster operation stands."""
 
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
-
-    @property
-    def colour(self) -> str:
-        return {"running": "info", "succeeded": "success", "failed": "danger"}[self.value]

@@ -2,7 +2,12 @@
 
 from django.db import models
 
+from ssm.choices import badge_colours
 
+
+@badge_colours(
+    {"active": "success", "revoked": "secondary", "expired": "warning", "exhausted": "warning"}
+)
 class TokenStatus(models.TextChoices):
     """Whether a registration token may still register products."""
 
@@ -11,16 +16,8 @@ class TokenStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
     EXHAUSTED = "exhausted", "Exhausted"
 
-    @property
-    def colour(self) -> str:
-        return {
-            "active": "success",
-            "revoked": "secondary",
-            "expired": "warning",
-            "exhausted": "warning",
-        }[self.value]
 
-
+@badge_colours({"registered": "success", "deregistered": "secondary", "removed": "secondary"})
 class InstanceStatus(models.TextChoices):
     """A product instance is registered until it deregisters or is removed."""
 
@@ -28,13 +25,10 @@ class InstanceStatus(models.TextChoices):
     DEREGISTERED = "deregistered", "Deregistered"
     REMOVED = "removed", "Removed"
 
-    @property
-    def colour(self) -> str:
-        return {"registered": "success", "deregistered": "secondary", "removed": "secondary"}[
-            self.value
-        ]
 
-
+@badge_colours(
+    {"AUTHORIZED": "success", "OUT_OF_COMPLIANCE": "danger", "NOT_AUTHORIZED": "secondary"}
+)
 class AuthorizationStatus(models.TextChoices):
     """The answer to one entitlement of an authorization request."""
 
@@ -42,25 +36,14 @@ class AuthorizationStatus(models.TextChoices):
     OUT_OF_COMPLIANCE = "OUT_OF_COMPLIANCE", "Out of Compliance"
     NOT_AUTHORIZED = "NOT_AUTHORIZED", "Not Authorized"
 
-    @property
-    def colour(self) -> str:
-        return {
-            "AUTHORIZED": "success",
-            "OUT_OF_COMPLIANCE": "danger",
-            "NOT_AUTHORIZED": "secondary",
-        }[self.value]
 
-
+@badge_colours({"OPEN": "warning", "CLOSED": "info", "ACK": "success"})
 class ReportState(models.TextChoices):
     """A Smart Licensing Using Policy RUM report: received, applied, acknowledged."""
 
     OPEN = "OPEN", "Open"
     CLOSED = "CLOSED", "Closed"
     ACK = "ACK", "Acknowledged"
-
-    @property
-    def colour(self) -> str:
-        return {"OPEN": "warning", "CLOSED": "info", "ACK": "success"}[self.value]
 
 
 class MessageType(models.TextChoices):

@@ -1,0 +1,16 @@
+"""What the status enums of every app share: the colour of their badge."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+def badge_colours(colours: dict[str, str]):
+    """Class decorator: each member of the enum gets `colour`, its Bootstrap badge colour."""
+
+    def apply(enum):
+        missing = {member.value for member in enum} - colours.keys()
+        if missing:
+            raise ImproperlyConfigured(f"{enum.__name__}: no badge colour for {sorted(missing)}")
+        enum.colour = property(lambda member: colours[member.value])
+        return enum
+
+    return apply
