@@ -97,11 +97,16 @@ def parse_public_key(text: str) -> str:
     return f"{parts[0]} {parts[1]}"
 
 
+def env_file() -> Path:
+    """This node's env file (SSM_ENV_FILE, as the settings read it)."""
+    return Path(os.environ.get("SSM_ENV_FILE", str(settings.BASE_DIR / ".env")))
+
+
 def join_command() -> str:
     """The only command the primary's key may run here: ha_join, with this node's settings."""
     env = {
         "SSM_VAR": str(settings.SSM_VAR),
-        "SSM_ENV_FILE": os.environ.get("SSM_ENV_FILE", str(settings.BASE_DIR / ".env")),
+        "SSM_ENV_FILE": str(env_file()),
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "LANG": "C.UTF-8",
     }
@@ -376,7 +381,7 @@ def application(action: str, say: Say) -> None:
 
 def point_database_at(host: str) -> None:
     """The application reaches its database at `host` (the VIP in a cluster, 127.0.0.1 alone)."""
-    path = Path(os.environ.get("SSM_ENV_FILE", str(settings.BASE_DIR / ".env")))
+    path = env_file()
     lines = path.read_text().splitlines()
     out = []
     for line in lines:
