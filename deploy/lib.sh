@@ -34,7 +34,10 @@ server_url() {
 # Start the HTTPS server in the background: granian serving ssm.wsgi over TLS (1.2 or 1.3),
 # WEB_WORKERS processes (default: one per CPU core) x WEB_THREADS threads, HTTP/1.1 with
 # keep-alive, access log included in the log file. SIGHUP respawns the workers one by one
-# (they load the certificate again); SIGTERM stops, ending a worker after 10 s at most.
+# (they load the certificate again): an old worker stops 5 s after its replacement started,
+# time for the replacement to load the application (~1 s idle, 2-3 s on a busy machine) and
+# listen, so the port is never left without a listener. SIGTERM stops, ending a worker after
+# 10 s at most.
 # Usage: start_web_server BIND TLS_DIR PID_FILE LOG_FILE
 start_web_server() {
   local bind=$1 tls=$2 pidfile=$3 logfile=$4 host
@@ -46,6 +49,6 @@ start_web_server() {
     --ssl-protocol-min tls1.2 \
     --workers "$(env_value WEB_WORKERS "$(nproc)")" \
     --blocking-threads "$(env_value WEB_THREADS 2)" \
-    --workers-kill-timeout 10 --respawn-interval 1 --access-log --pid-file "$pidfile" \
+    --workers-kill-timeout 10 --respawn-interval 5 --access-log --pid-file "$pidfile" \
     </dev/null >>"$logfile" 2>&1 &)
 }
