@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import psutil
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -542,22 +541,6 @@ def start_job(kind, *, node: str = "", user=None) -> HAJob:
             job=job.pk,
         )
     return job
-
-
-def job_log(job: HAJob, line: str, progress: int | None = None) -> HAJob:
-    """Append one log line (and optionally set the progress, 0-100) to a running job."""
-    if progress is not None and not (isinstance(progress, int) and 0 <= progress <= 100):
-        raise ValidationError("Progress must be a whole number from 0 to 100.")
-    with transaction.atomic():
-        locked = HAJob.objects.select_for_update().get(pk=job.pk)
-        if locked.status != HAJobStatus.RUNNING:
-            raise ValidationError(f"The job has already finished ({locked.get_status_display()}).")
-        stamp = timezone.now().strftime("%Y-%b-%d %H:%M:%S")
-        locked.log = [*locked.log, f"{stamp} {line}"]
-        if progress is not None:
-            locked.progress = progress
-        locked.save(update_fields=["log", "progress", "updated"])
-    return locked
 
 
 def finish_job(job: HAJob, *, succeeded: bool = True, error: str = "", user=None) -> HAJob:

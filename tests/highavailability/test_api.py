@@ -4,6 +4,7 @@ from django.test import TestCase
 
 from highavailability import services
 from highavailability.choices import HAJobKind
+from highavailability.models import HAJob
 from tests.support.personas import PersonasMixin
 
 from .support import PRIMARY, enable_ha
@@ -30,7 +31,7 @@ class HAApiTests(PersonasMixin, TestCase):
 
     def test_jobs(self):
         job = services.start_job(HAJobKind.DEPLOY, node=PRIMARY)
-        services.job_log(job, "Copying the database to secondary-node", 40)
+        HAJob.objects.filter(pk=job.pk).update(log=["Copying the database"], progress=40)
         self.client.force_login(self.admin)
         rows = self.client.get("/api/v1/ha-jobs/").json()["results"]
         self.assertEqual([(r["kind"], r["progress"]) for r in rows], [("deploy", 40)])

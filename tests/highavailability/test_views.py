@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from highavailability import cluster, services
 from highavailability.choices import HAJobKind
+from highavailability.models import HAJob
 from tests.support.personas import PersonasMixin
 
 from .support import (
@@ -160,7 +161,8 @@ class HighAvailabilityViewTests(PersonasMixin, TestCase):
     def test_running_job_shows_its_progress(self):
         enable_ha()
         job = services.start_job(HAJobKind.CLUSTER_START, node=PRIMARY)
-        services.job_log(job, "pg_rewind: done, the database follows the primary's timeline", 60)
+        line = "pg_rewind: done, the database follows the primary's timeline"
+        HAJob.objects.filter(pk=job.pk).update(log=[line], progress=60)
         response = self.client.get(HOST)
         self.assertContains(response, "Cluster Start")
         self.assertContains(response, 'value="60"')
