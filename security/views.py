@@ -169,8 +169,8 @@ class BrowserCertificateUploadView(CertificatesView):
             return self.invalid({"upload_form": form}, exc)
         messages.success(
             request,
-            f"Browser Certificate for {info['common_name']} installed; "
-            "the HTTPS server now presents it.",
+            f"Browser Certificate for {info['common_name']} installed; the HTTPS server "
+            "presents it within about ten seconds (its workers are replaced one at a time).",
         )
         return redirect("security:certificates")
 
