@@ -63,11 +63,6 @@ def get_account_or_404(user, pk) -> LocalAccount:
         raise Http404("No such account") from None
 
 
-def can_view(user, account: LocalAccount) -> bool:
-    """May see the account and everything inside it."""
-    return is_system_staff(user) or account_role(user, account) is not None
-
-
 def can_use(user, account: LocalAccount) -> bool:
     """May work inside the account: tokens, product instances, licenses (Account User and up)."""
     return is_system_staff(user) or account_role(user, account) in (

@@ -7,7 +7,6 @@ from accounts.access import (
     accounts_for,
     can_manage,
     can_use,
-    can_view,
     get_account_or_404,
     is_system_admin,
     system_role,
@@ -75,10 +74,8 @@ class AccessTests(PersonaTestCase):
     def test_role_capabilities(self):
         a = self.account_a
         self.assertTrue(can_manage(self.alice, a) and can_use(self.alice, a))
-        self.assertTrue(can_view(self.victor, a))
         self.assertFalse(can_use(self.victor, a))
         self.assertFalse(can_manage(self.victor, a))
-        self.assertFalse(can_view(self.bob, a))
         self.assertTrue(can_use(self.bob, self.account_b))
         self.assertFalse(can_manage(self.bob, self.account_b))
         self.assertTrue(can_manage(self.operator, a))
