@@ -116,3 +116,18 @@ class LicensingBrowserTests(BrowserTestCase):
         )
         self.assertEqual(response.status, 200)
         self.screenshot("api-toolkit")
+
+    def test_api_reference_from_the_api_toolkit(self):
+        refused = []
+        self.page.on(
+            "console",
+            lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+        )
+        self.page.goto(self.url("/admin/api-toolkit/"))
+        self.page.locator("[data-testid=api-docs]").click()
+        # Swagger UI, served by this server, renders the schema's operations.
+        tokens = "/api/v1/accounts/{account}/virtual-accounts/{virtual_account}/tokens"
+        self.page.locator(f".opblock-summary-path[data-path='{tokens}']").first.wait_for()
+        self.page.locator(".opblock-summary-path[data-path='/oauth/token']").wait_for()
+        self.assertEqual(refused, [])
+        self.screenshot("api-reference")

@@ -1,5 +1,6 @@
 """The frame of both workspaces and the Support Center."""
 
+import re
 import socket
 
 from django.contrib.auth import get_user_model
@@ -20,7 +21,7 @@ class WorkspaceViewTests(TestCase):
 
     def test_pages_need_login(self):
         self.client.logout()
-        for name in ("admin-workspace", "support-center", "licensing:smart-licensing"):
+        for name in ("admin-workspace", "support-center", "licensing:smart-licensing", "api-docs"):
             response = self.client.get(reverse(name))
             self.assertEqual(response.status_code, 302, name)
             self.assertTrue(response["Location"].startswith(reverse("login")))
@@ -82,3 +83,14 @@ class WorkspaceViewTests(TestCase):
             "Activity",
         ):
             self.assertContains(response, label)
+
+    def test_api_reference_is_served_from_this_server(self):
+        page = self.client.get(reverse("api-docs")).content.decode()
+        assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+        self.assertIn(
+            "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js", assets
+        )
+        self.assertEqual([a for a in assets if "//" in a], [], "nothing loaded from elsewhere")
+        self.assertNotIn("<style", page)
+        script = next(a for a in assets if "script=" in a)
+        self.assertContains(self.client.get(script), reverse("api-schema"))
