@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("django.contrib.auth.urls")),
     path("admin/", views.AdminWorkspaceView.as_view(), name="admin-workspace"),
     path("admin/support-center/", views.SupportCenterView.as_view(), name="support-center"),
+    path("admin/network/", views.NetworkView.as_view(), name="network"),
     path("admin/api-toolkit/", licensing_views.ApiToolkitView.as_view(), name="api-toolkit"),
     path("admin/security/", include("security.urls")),
     path("admin/", include("accounts.urls")),

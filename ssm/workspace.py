@@ -59,7 +59,7 @@ WIDGETS = [
         "Synchronization with Cisco",
         "accounts:synchronization",
     ),
-    Widget("Network", "network", "bi-globe", "Interfaces and routes"),
+    Widget("Network", "network", "bi-globe", "Interfaces and routes", "network"),
     Widget("Users", "users", "bi-person", "Local users", "accounts:user-list"),
 ]
 

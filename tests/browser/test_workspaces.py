@@ -27,6 +27,13 @@ class WorkspaceBrowserTests(BrowserTestCase):
         self.assertIn("%", self.page.locator("[data-testid=cpu]").inner_text())
         self.screenshot("support-center")
 
+        self.page.goto(self.url("/admin/"))
+        self.page.click("[data-testid=widget-network]")
+        loopback = self.page.locator("[data-testid=interfaces] tr[data-interface=lo]")
+        self.assertIn("127.0.0.1/8", loopback.inner_text())
+        self.assertGreater(self.page.locator("[data-testid=routes] tbody tr").count(), 0)
+        self.screenshot("network")
+
         self.page.get_by_role("link", name="On-Prem License Workspace").click()
         self.page.get_by_role("heading", name="Smart Licensing").wait_for()
         for tab in ("Alerts", "Inventory", "Reports", "Activity"):
