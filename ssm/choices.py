@@ -1,6 +1,7 @@
 """What the status enums of every app share: the colour of their badge."""
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import models
 
 
 def badge_colours(colours: dict[str, str]):
@@ -14,3 +15,11 @@ def badge_colours(colours: dict[str, str]):
         return enum
 
     return apply
+
+
+class MailSecurity(models.TextChoices):
+    """How the connection to the SMTP server is protected."""
+
+    NONE = "none", "None"
+    STARTTLS = "starttls", "STARTTLS"
+    TLS = "tls", "SSL/TLS"

@@ -247,7 +247,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Settings → Email's SMTP server; without one, e-mails are written to the log.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="ssm.mail.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ssm-onprem@localhost")
 
 # The mock Cisco Software Central, reached over HTTPS only.

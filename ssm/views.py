@@ -1,13 +1,16 @@
-"""The Admin Workspace frame and the Support Center."""
+"""The Admin Workspace frame and its Support Center, Network and Settings widgets."""
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
+from . import services
+from .forms import MailServerForm, TestEmailForm
 from .health import system_health
 from .network import network_state
-from .workspace import visible_widgets, widget
+from .workspace import visible_widgets
 
 
 class AdminWorkspaceView(LoginRequiredMixin, TemplateView):
@@ -17,18 +20,6 @@ class AdminWorkspaceView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(widgets=visible_widgets(self.request.user), **kwargs)
-
-
-class WidgetPendingView(LoginRequiredMixin, TemplateView):
-    """A widget that is not built yet says so."""
-
-    template_name = "ssm/widget_pending.html"
-
-    def get_context_data(self, slug, **kwargs):
-        found = widget(slug)
-        if found is None:
-            raise Http404("No such widget")
-        return super().get_context_data(widget=found, **kwargs)
 
 
 class SupportCenterView(LoginRequiredMixin, TemplateView):
@@ -64,3 +55,60 @@ class NetworkView(LoginRequiredMixin, TemplateView):
         status = cluster_status()
         vip = status.vip.split("/", 1)[0] if status and status.ha_enabled else ""
         return super().get_context_data(network=network_state(), vip=vip, **kwargs)
+
+
+class SettingsView(LoginRequiredMixin, TemplateView):
+    """Settings → Email: the SMTP server of the notification e-mails, and a test e-mail
+    (system administrators only)."""
+
+    template_name = "ssm/settings.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        from accounts.access import is_system_admin
+
+        if request.user.is_authenticated and not is_system_admin(request.user):
+            raise PermissionDenied("Only a system administrator can change the settings.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        server = services.mail_server()
+        kwargs.setdefault(
+            "mail_form",
+            MailServerForm(
+                initial={
+                    "host": server.host,
+                    "port": server.port,
+                    "security": server.security,
+                    "username": server.username,
+                    "from_address": server.from_address,
+                }
+            ),
+        )
+        kwargs.setdefault("test_form", TestEmailForm())
+        return super().get_context_data(server=server, **kwargs)
+
+    def post(self, request):
+        if "to" in request.POST:
+            form, context = TestEmailForm(request.POST), "test_form"
+        else:
+            form, context = MailServerForm(request.POST), "mail_form"
+        if not form.is_valid():
+            return self.invalid(**{context: form})
+        try:
+            if context == "test_form":
+                services.send_test_email(form.cleaned_data["to"], user=request.user)
+                messages.success(request, f"Test e-mail sent to {form.cleaned_data['to']}.")
+            else:
+                services.save_mail_server(**form.cleaned_data, user=request.user)
+                messages.success(request, "Email settings saved.")
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return self.invalid(**{context: form})
+        return redirect("settings")
+
+    def invalid(self, **forms):
+        """The page again with the errors and a 400 status (nothing was written)."""
+        response = self.render_to_response(self.get_context_data(**forms))
+        response.status_code = 400
+        return response

@@ -5,13 +5,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Widget:
-    """One tile of the Admin Workspace; url_name is None until its widget is built."""
+    """One tile of the Admin Workspace and the page it opens."""
 
     name: str
     slug: str
     icon: str
     description: str
-    url_name: str | None = None
+    url_name: str
 
 
 WIDGETS = [
@@ -36,7 +36,7 @@ WIDGETS = [
         "Local accounts and account requests",
         "accounts:account-list",
     ),
-    Widget("Settings", "settings", "bi-gear", "Server settings, proxy, mail"),
+    Widget("Settings", "settings", "bi-gear", "Email server for notifications", "settings"),
     Widget("API Toolkit", "api-toolkit", "bi-tools", "OAuth2 API clients", "api-toolkit"),
     Widget(
         "Support Center",
@@ -73,8 +73,3 @@ def visible_widgets(user) -> list[Widget]:
     if not (is_system_staff(user) and ha_enabled()):
         hidden.add("high-availability")
     return [w for w in WIDGETS if w.slug not in hidden]
-
-
-def widget(slug: str) -> Widget | None:
-    """The widget with this slug, or None."""
-    return next((w for w in WIDGETS if w.slug == slug), None)

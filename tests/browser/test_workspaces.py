@@ -1,8 +1,10 @@
 """Login and both workspaces in a real headless Chromium."""
 
+from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
 
 from tests.support.browser import BrowserTestCase
+from tests.support.smtp import Mailbox, free_port
 
 
 class WorkspaceBrowserTests(BrowserTestCase):
@@ -42,3 +44,23 @@ class WorkspaceBrowserTests(BrowserTestCase):
 
         self.page.get_by_role("button", name="Log Out").click()
         self.page.wait_for_url("**/login/")
+
+    def test_settings_email_sends_a_test_email(self):
+        mailbox = Mailbox()
+        port = free_port()
+        controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        self.addCleanup(controller.stop)
+        self.login("admin", "Browser-Pass-42")
+        self.page.click("[data-testid=widget-settings]")
+        self.page.fill("#id_host", "127.0.0.1")
+        self.page.fill("#id_port", str(port))
+        self.page.fill("#id_from_address", "ssm@example.com")
+        self.page.get_by_role("button", name="Save").click()
+        self.page.get_by_text("Email settings saved.").wait_for()
+        self.page.fill("#id_to", "ops@example.com")
+        self.page.get_by_role("button", name="Send Test E-mail").click()
+        self.page.get_by_text("Test e-mail sent to ops@example.com.").wait_for()
+        [(sender, recipients, _, _)] = mailbox.messages
+        self.assertEqual((sender, recipients), ("ssm@example.com", ["ops@example.com"]))
+        self.screenshot("settings-email")

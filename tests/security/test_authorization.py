@@ -40,7 +40,9 @@ DESIGNED = {
     "admin-workspace": ("login", "ok", "ok", "ok", "ok", "ok"),
     "support-center": ("login", "ok", "ok", "ok", "ok", "ok"),
     "api-toolkit": ("login", "ok", "ok", "404", "404", "404"),
-    "widget": ("login", "ok", "ok", "ok", "ok", "ok"),
+    "network": ("login", "ok", "ok", "deny", "deny", "deny"),
+    "settings": ("login", "ok", "deny", "deny", "deny", "deny"),
+    "api-docs": ("login", "ok", "ok", "ok", "ok", "ok"),
     # Security: system administrators only.
     "security:index": ("redirect",) * 6,
     "security:certificates": ("login", "ok", "deny", "deny", "deny", "deny"),
@@ -169,7 +171,6 @@ class AuthorizationMatrixTests(TestCase):
             "security:browser-csr-download": {"pk": cls.csr.pk},
             "security:ca-certificate-delete": {"pk": cls.ca_row.pk},
             "security-api:ca-certificate-detail": {"pk": cls.ca_row.pk},
-            "widget": {"slug": "settings"},
         }
         cls.default_arguments = {
             "account": a.name,
@@ -177,7 +178,6 @@ class AuthorizationMatrixTests(TestCase):
             "tenant": f"{a.name}-1",
             "uidb64": uid(cls.alice),
             "token": "set-password",
-            "slug": "settings",
             "tab": "inventory",
             "subtab": "general",
             "kind": "licenses",
