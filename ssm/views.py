@@ -1,10 +1,12 @@
 """The Admin Workspace frame and its Support Center, Network and Settings widgets."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
+
+from accounts import access
 
 from . import services
 from .forms import MailServerForm, TestEmailForm
@@ -36,18 +38,15 @@ class SupportCenterView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(health=system_health(), **kwargs)
 
 
-class NetworkView(LoginRequiredMixin, TemplateView):
+class NetworkView(UserPassesTestMixin, TemplateView):
     """Network: interfaces, routes and name servers as the machine reports them (read-only),
     for system administrators and operators; the VIP is marked on the node holding it."""
 
     template_name = "ssm/network.html"
+    permission_denied_message = "Only system administrators and operators see the network."
 
-    def dispatch(self, request, *args, **kwargs):
-        from accounts.access import is_system_staff
-
-        if request.user.is_authenticated and not is_system_staff(request.user):
-            raise PermissionDenied("Only system administrators and operators see the network.")
-        return super().dispatch(request, *args, **kwargs)
+    def test_func(self):
+        return access.is_system_staff(self.request.user)
 
     def get_context_data(self, **kwargs):
         from highavailability.services import cluster_status
@@ -57,18 +56,15 @@ class NetworkView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(network=network_state(), vip=vip, **kwargs)
 
 
-class SettingsView(LoginRequiredMixin, TemplateView):
+class SettingsView(UserPassesTestMixin, TemplateView):
     """Settings → Email: the SMTP server of the notification e-mails, and a test e-mail
     (system administrators only)."""
 
     template_name = "ssm/settings.html"
+    permission_denied_message = "Only a system administrator can change the settings."
 
-    def dispatch(self, request, *args, **kwargs):
-        from accounts.access import is_system_admin
-
-        if request.user.is_authenticated and not is_system_admin(request.user):
-            raise PermissionDenied("Only a system administrator can change the settings.")
-        return super().dispatch(request, *args, **kwargs)
+    def test_func(self):
+        return access.is_system_admin(self.request.user)
 
     def get_context_data(self, **kwargs):
         server = services.mail_server()
