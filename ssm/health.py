@@ -1,9 +1,12 @@
-"""System Health figures read from the machine (Support Center)."""
+"""System Health figures read from the machine, and the server's log files (Support Center)."""
 
+import datetime as dt
 import socket
 import time
+from pathlib import Path
 
 import psutil
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.utils import timezone
@@ -60,3 +63,26 @@ def system_health() -> dict:
         "interfaces": _interface_rates(),
         "connected_users": connected_users(),
     }
+
+
+def log_files() -> list[dict]:
+    """The log files of this server (LOG_DIR): name, size and last change, by name."""
+    try:
+        entries = sorted(Path(settings.LOG_DIR).iterdir())
+    except OSError:
+        return []
+    rows = []
+    for path in entries:
+        if path.is_symlink() or not path.is_file():
+            continue
+        stat = path.stat()
+        modified = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
+        rows.append({"name": path.name, "size": stat.st_size, "modified": modified})
+    return rows
+
+
+def log_file(name: str) -> Path | None:
+    """The log file of that name, if it is one of log_files()."""
+    if name in {row["name"] for row in log_files()}:
+        return Path(settings.LOG_DIR) / name
+    return None

@@ -169,6 +169,8 @@ DATE_FORMAT = "Y-M-d"
 
 STATIC_URL = "static/"
 STATIC_ROOT = SSM_VAR / "static"
+# The server's log files (Support Center → Logs).
+LOG_DIR = Path(env.str("LOG_DIR", default=str(SSM_VAR / "log")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

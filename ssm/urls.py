@@ -19,6 +19,16 @@ urlpatterns = [
     path("", include("django.contrib.auth.urls")),
     path("admin/", views.AdminWorkspaceView.as_view(), name="admin-workspace"),
     path("admin/support-center/", views.SupportCenterView.as_view(), name="support-center"),
+    path(
+        "admin/support-center/logs/",
+        views.SupportCenterLogsView.as_view(),
+        name="support-center-logs",
+    ),
+    path(
+        "admin/support-center/logs/<str:name>",
+        views.SupportCenterLogDownloadView.as_view(),
+        name="support-center-log-download",
+    ),
     path("admin/network/", views.NetworkView.as_view(), name="network"),
     path("admin/settings/", views.SettingsView.as_view(), name="settings"),
     path("admin/api-toolkit/", licensing_views.ApiToolkitView.as_view(), name="api-toolkit"),

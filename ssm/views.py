@@ -3,14 +3,15 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect
-from django.views.generic import TemplateView
+from django.views.generic import TemplateView, View
 
 from accounts import access
 
 from . import services
 from .forms import MailServerForm, TestEmailForm
-from .health import system_health
+from .health import log_file, log_files, system_health
 from .network import network_state
 from .workspace import visible_widgets
 
@@ -35,7 +36,34 @@ class SupportCenterView(LoginRequiredMixin, TemplateView):
         return [self.template_name]
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(health=system_health(), **kwargs)
+        is_admin = access.is_system_admin(self.request.user)
+        return super().get_context_data(health=system_health(), is_system_admin=is_admin, **kwargs)
+
+
+class _SystemAdminOnly(UserPassesTestMixin):
+    permission_denied_message = "Only a system administrator can open this page."
+
+    def test_func(self):
+        return access.is_system_admin(self.request.user)
+
+
+class SupportCenterLogsView(_SystemAdminOnly, TemplateView):
+    """Support Center → Logs: the server's log files, to download (system administrators)."""
+
+    template_name = "ssm/support_center_logs.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(logs=log_files(), is_system_admin=True, **kwargs)
+
+
+class SupportCenterLogDownloadView(_SystemAdminOnly, View):
+    """Download one log file of the list."""
+
+    def get(self, request, name):
+        path = log_file(name)
+        if path is None:
+            raise Http404("No such log file")
+        return FileResponse(path.open("rb"), as_attachment=True, content_type="text/plain")
 
 
 class NetworkView(UserPassesTestMixin, TemplateView):
@@ -56,15 +84,11 @@ class NetworkView(UserPassesTestMixin, TemplateView):
         return super().get_context_data(network=network_state(), vip=vip, **kwargs)
 
 
-class SettingsView(UserPassesTestMixin, TemplateView):
+class SettingsView(_SystemAdminOnly, TemplateView):
     """Settings → Email: the SMTP server of the notification e-mails, and a test e-mail
     (system administrators only)."""
 
     template_name = "ssm/settings.html"
-    permission_denied_message = "Only a system administrator can change the settings."
-
-    def test_func(self):
-        return access.is_system_admin(self.request.user)
 
     def get_context_data(self, **kwargs):
         server = services.mail_server()

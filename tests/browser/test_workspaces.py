@@ -1,7 +1,11 @@
 """Login and both workspaces in a real headless Chromium."""
 
+import tempfile
+from pathlib import Path
+
 from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
+from django.test import override_settings
 
 from tests.support.browser import BrowserTestCase
 from tests.support.smtp import Mailbox, free_port
@@ -11,6 +15,10 @@ class WorkspaceBrowserTests(BrowserTestCase):
     def setUp(self):
         super().setUp()
         get_user_model().objects.create_superuser("admin", password="Browser-Pass-42")
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.logs = Path(tmp.name)
+        (self.logs / "web.log").write_text("GET /admin/ 200\n")
 
     def test_wrong_password_is_refused(self):
         self.login("admin", "wrong")
@@ -28,6 +36,11 @@ class WorkspaceBrowserTests(BrowserTestCase):
         self.page.locator("[data-testid=server-name]").wait_for()
         self.assertIn("%", self.page.locator("[data-testid=cpu]").inner_text())
         self.screenshot("support-center")
+        with override_settings(LOG_DIR=self.logs):
+            self.page.click("[data-testid=tab-logs]")
+            with self.page.expect_download() as download:
+                self.page.click("[data-testid='download-web.log']")
+            self.assertEqual(Path(download.value.path()).read_text(), "GET /admin/ 200\n")
 
         self.page.goto(self.url("/admin/"))
         self.page.click("[data-testid=widget-network]")

@@ -7,6 +7,8 @@ nothing secret is ever in a page.
 """
 
 import logging
+import tempfile
+from pathlib import Path
 
 from django.conf import settings
 from django.test import Client, TestCase, override_settings
@@ -39,6 +41,8 @@ DESIGNED = {
     "password_reset_complete": ("ok",) * 6,
     "admin-workspace": ("login", "ok", "ok", "ok", "ok", "ok"),
     "support-center": ("login", "ok", "ok", "ok", "ok", "ok"),
+    "support-center-logs": ("login", "ok", "deny", "deny", "deny", "deny"),
+    "support-center-log-download": ("login", "ok", "deny", "deny", "deny", "deny"),
     "api-toolkit": ("login", "ok", "ok", "404", "404", "404"),
     "network": ("login", "ok", "ok", "deny", "deny", "deny"),
     "settings": ("login", "ok", "deny", "deny", "deny", "deny"),
@@ -149,12 +153,10 @@ class AuthorizationMatrixTests(TestCase):
         cls.sync_row = Synchronization.objects.create(account=a)
         cls.token = licensing.create_token(a.default_virtual_account, description="matrix")
         cls.ca_row = services.add_ca_certificate(pem(TestCA().root))[0]
-        import tempfile
-        from pathlib import Path
-
         cls._tmp = tempfile.mkdtemp()
         with override_settings(BROWSER_CERT_DIR=Path(cls._tmp)):
             cls.csr = services.generate_browser_csr("ssm.example.com")
+        Path(cls._tmp, "web.log").write_text("GET /admin/ 200\n")  # LOG_DIR, see setUp
         cls.sample_arguments = {
             "accounts:request-approve": {"pk": cls.request_row.pk},
             "accounts:request-reject": {"pk": cls.request_row.pk},
@@ -171,6 +173,7 @@ class AuthorizationMatrixTests(TestCase):
             "security:browser-csr-download": {"pk": cls.csr.pk},
             "security:ca-certificate-delete": {"pk": cls.ca_row.pk},
             "security-api:ca-certificate-detail": {"pk": cls.ca_row.pk},
+            "support-center-log-download": {"name": "web.log"},
         }
         cls.default_arguments = {
             "account": a.name,
@@ -189,6 +192,9 @@ class AuthorizationMatrixTests(TestCase):
         level = quiet.level
         quiet.setLevel(logging.CRITICAL)
         self.addCleanup(quiet.setLevel, level)
+        logs = override_settings(LOG_DIR=Path(self._tmp))
+        logs.enable()
+        self.addCleanup(logs.disable)
 
     def client_for(self, persona) -> Client:
         client = Client(raise_request_exception=False)
@@ -227,7 +233,12 @@ class AuthorizationMatrixTests(TestCase):
                     self.assertLess(response.status_code, 500, url)
                     if persona == "anonymous" and route.name not in PUBLIC:
                         self.assertIn(got, {"login", "deny", "404", "405"}, url)
-                    body = response.content.decode(errors="replace")
+                    raw = (
+                        b"".join(response.streaming_content)
+                        if response.streaming
+                        else response.content
+                    )
+                    body = raw.decode(errors="replace")
                     for secret in secrets:
                         self.assertNotIn(secret, body, f"{url} shows a secret")
                     if persona == "bob" and got == "ok":

@@ -2,9 +2,12 @@
 
 import re
 import socket
+import tempfile
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.test import TestCase
+from django.test import TestCase, override_settings
 from django.urls import reverse
 
 from highavailability.models import ClusterStatus
@@ -94,3 +97,33 @@ class WorkspaceViewTests(TestCase):
         self.assertNotIn("<style", page)
         script = next(a for a in assets if "script=" in a)
         self.assertContains(self.client.get(script), reverse("api-schema"))
+
+
+class SupportCenterLogsTests(TestCase):
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.dir = Path(tmp.name)
+        (self.dir / "web.log").write_text("GET /admin/ 200\n")
+        (self.dir / "worker.log").write_text("celery ready\n")
+        (self.dir / "old").mkdir()
+        (self.dir / "outside.log").symlink_to(settings.BASE_DIR / "manage.py")
+        override = override_settings(LOG_DIR=self.dir)
+        override.enable()
+        self.addCleanup(override.disable)
+        admin = get_user_model().objects.create_superuser("admin", password="x-Secret-42")
+        self.client.force_login(admin)
+
+    def test_lists_and_downloads_the_log_files(self):
+        response = self.client.get(reverse("support-center-logs"))
+        self.assertEqual([r["name"] for r in response.context["logs"]], ["web.log", "worker.log"])
+        download = self.client.get(reverse("support-center-log-download", args=["web.log"]))
+        self.assertEqual(b"".join(download.streaming_content), b"GET /admin/ 200\n")
+        self.assertIn('attachment; filename="web.log"', download["Content-Disposition"])
+
+    def test_only_the_listed_files(self):
+        for name in ("outside.log", "old", "..", "missing.log"):
+            url = reverse("support-center-log-download", args=[name])
+            self.assertEqual(self.client.get(url).status_code, 404, name)
+        traversal = "/admin/support-center/logs/..%2Fmanage.py"
+        self.assertEqual(self.client.get(traversal).status_code, 404)
