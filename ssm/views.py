@@ -37,7 +37,9 @@ class SupportCenterView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         is_admin = access.is_system_admin(self.request.user)
-        return super().get_context_data(health=system_health(), is_system_admin=is_admin, **kwargs)
+        return super().get_context_data(
+            health=system_health(), is_system_admin=is_admin, tab="health", **kwargs
+        )
 
 
 class _SystemAdminOnly(UserPassesTestMixin):
@@ -53,7 +55,9 @@ class SupportCenterLogsView(_SystemAdminOnly, TemplateView):
     template_name = "ssm/support_center_logs.html"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(logs=log_files(), is_system_admin=True, **kwargs)
+        return super().get_context_data(
+            logs=log_files(), is_system_admin=True, tab="logs", **kwargs
+        )
 
 
 class SupportCenterLogDownloadView(_SystemAdminOnly, View):
