@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.core.exceptions import ValidationError
+from django.forms.models import model_to_dict
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.views.generic import TemplateView, View
@@ -98,15 +99,7 @@ class SettingsView(_SystemAdminOnly, TemplateView):
         server = services.mail_server()
         kwargs.setdefault(
             "mail_form",
-            MailServerForm(
-                initial={
-                    "host": server.host,
-                    "port": server.port,
-                    "security": server.security,
-                    "username": server.username,
-                    "from_address": server.from_address,
-                }
-            ),
+            MailServerForm(initial=model_to_dict(server, exclude=["id", "password_encrypted"])),
         )
         kwargs.setdefault("test_form", TestEmailForm())
         return super().get_context_data(server=server, **kwargs)
