@@ -68,6 +68,7 @@ class HAJobKind(models.TextChoices):
     CLUSTER_START = "cluster_start", "Cluster Start"
     CLUSTER_STOP = "cluster_stop", "Cluster Stop"
     REPAIR = "repair", "Repair"
+    PROMOTE = "promote", "Forced Promotion"
     TEARDOWN = "teardown", "Teardown"
 
 

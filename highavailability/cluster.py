@@ -161,6 +161,42 @@ def start_daemons(say: Say) -> None:
         )
 
 
+def wait_protected(me: str, say: Say, timeout: float) -> None:
+    """After the cluster started on this node, return only once it is protected: this node
+    is the primary, or a standby the cluster would promote at once (streaming, synchronous,
+    a positive promotion score). A cluster left without a primary, or the deadline, raises
+    an error naming the fix."""
+    deadline = time.monotonic() + timeout
+    without_primary: float | None = None
+    last = "the cluster did not answer"
+    while time.monotonic() < deadline:
+        try:
+            state = cluster_state()
+        except ClusterError as exc:
+            state, last = None, str(exc)
+        node = state.node(me) if state else None
+        if state is not None and node is not None:
+            if state.promoted == me:
+                say(f"Database promoted on {me}: this node is the active server")
+                return
+            if node.promotable:
+                say(f"Standby promotable: {me} can take over at once (synchronous standby)")
+                return
+            last = f"standby promotable: {state.promotability()}"
+            reason = state.no_active_server()
+            if reason and not reason.startswith("promoting"):
+                without_primary = without_primary or time.monotonic()
+                if time.monotonic() - without_primary > syncguard.HEAL_AFTER_S + 10:
+                    raise ClusterError(f"Error: no active server: {reason}")
+            else:
+                without_primary = None
+        time.sleep(0.2)
+    raise ClusterError(
+        f"Error: this node did not become a promotable standby within {timeout:.0f} s "
+        f"({last}): see ha_status and /var/log/pacemaker/sync-guard.log"
+    )
+
+
 def _stop(name: str, seconds: float) -> None:
     pid = _pid(name)
     if pid is None:
@@ -193,11 +229,34 @@ def stop_daemons(say: Say) -> None:
 # --- cluster state (crm_mon XML) ----------------------------------------------------------
 
 
+UNPROMOTED = ("Unpromoted", "Slave")
+
+
 @dataclass
 class NodeState:
     name: str
     online: bool
     role: str = ""  # Promoted / Unpromoted / "" (database not running there)
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def score(self) -> int:
+        """PAF's promotion score (-1 when there is none)."""
+        try:
+            return int(self.attributes.get(syncguard.SCORE_ATTR, ""))
+        except ValueError:
+            return -1
+
+    @property
+    def complete(self) -> bool:
+        """The guard confirmed this standby has every acknowledged write."""
+        return self.attributes.get(syncguard.COMPLETE_ATTR) == "1"
+
+    @property
+    def promotable(self) -> bool:
+        """A running, complete standby with a positive promotion score: the cluster would
+        promote it at once if the primary were lost now."""
+        return self.online and self.role in UNPROMOTED and self.score > 0 and self.complete
 
 
 @dataclass
@@ -214,11 +273,60 @@ class ClusterState:
     def promoted(self) -> str | None:
         return next((n.name for n in self.nodes if n.role == "Promoted"), None)
 
+    @property
+    def standbys(self) -> list[NodeState]:
+        return [n for n in self.nodes if n.name != self.promoted]
+
+    @property
+    def standby_promotable(self) -> bool:
+        return any(n.promotable for n in self.standbys)
+
+    def promotability(self) -> str:
+        """'yes' or 'no (why)', about the standby the cluster would promote."""
+        if self.standby_promotable:
+            return "yes"
+        if not self.standbys:
+            return "no (no standby node)"
+        node = self.standbys[0]
+        if not node.online:
+            why = f"{node.name} is offline"
+        elif node.role not in UNPROMOTED:
+            why = f"the database is not running on {node.name}"
+        elif not node.complete:
+            why = f"{node.name} is not a confirmed synchronous standby yet"
+        else:
+            why = f"{node.name} has no positive promotion score ({node.score})"
+        return f"no ({why})"
+
+    def no_active_server(self) -> str:
+        """Why a quorate cluster has no primary and what to do ("" when it has one)."""
+        if self.promoted or not self.quorate:
+            return ""
+        candidates = [n for n in self.nodes if n.online and n.role in UNPROMOTED]
+        if not candidates:
+            return (
+                "no database is running on a cluster member: start the cluster on a node "
+                "whose database is intact (ha_cluster_start)"
+            )
+        node = candidates[0]
+        if node.complete:
+            return f"promoting {node.name} (it was the synchronous standby)"
+        return (
+            f"{syncguard.no_active_reason(node.name, node.attributes)}, so the cluster does not "
+            "promote it. Fix: start the cluster on the lost primary if its disk is intact "
+            f"(ha_cluster_start there), or accept the loss: ha_promote --force on {node.name}"
+        )
+
 
 def cluster_state() -> ClusterState:
-    """Membership, database roles and VIP owner from `crm_mon --output-as=xml`."""
+    """Membership, database roles, node attributes and the VIP owner from crm_mon's XML."""
     proc = subprocess.run(
-        ["crm_mon", "--one-shot", "--output-as=xml", "--include=summary,nodes,resources"],
+        [
+            "crm_mon",
+            "--one-shot",
+            "--output-as=xml",
+            "--include=summary,nodes,resources,attributes",
+        ],  # fmt: skip
         capture_output=True,
         text=True,
         timeout=15,
@@ -239,6 +347,10 @@ def parse_crm_mon(xml_text: str) -> ClusterState:
         state.nodes.append(
             NodeState(name=node.get("name", ""), online=node.get("online") == "true")
         )
+    for entry in root.findall("./node_attributes/node"):
+        seen = state.node(entry.get("name", ""))
+        if seen is not None:
+            seen.attributes = {a.get("name", ""): a.get("value", "") for a in entry}
     for rsc in root.iter("resource"):
         agent = rsc.get("resource_agent", "")
         hosts = [n.get("name") for n in rsc.findall("node")]
@@ -373,6 +485,32 @@ def database_state() -> DatabaseState:
         if rows:
             state.sender_host, state.receiver_status = rows[0]
     return state
+
+
+def received_wal() -> str:
+    """The last WAL position this standby received (or replayed), with its timeline."""
+    ((received, timeline),) = _psql(
+        "select coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text,"
+        " (select timeline_id from pg_control_checkpoint())"
+    )
+    return f"{received} (timeline {timeline})"
+
+
+def promote_by_force(me: str) -> None:
+    """Mark this standby complete and give it a promotion score: pacemaker promotes it.
+
+    Only for a cluster with no active server, on the operator's word (ha_promote --force):
+    whatever the lost primary acknowledged after it stopped waiting for this node is lost.
+    """
+    for name, value in ((syncguard.COMPLETE_ATTR, "1"), (syncguard.SCORE_ATTR, "1000")):
+        proc = subprocess.run(
+            ["crm_attribute", "--type", "nodes", "--node", me, "--name", name, "--update", value],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if proc.returncode != 0:
+            raise ClusterError(f"Error: could not set {name} on {me}: {proc.stderr.strip()}")
 
 
 def controldata_state() -> str:

@@ -498,7 +498,8 @@ def deploy(plan: Plan, peer: Peer, say: Callable[..., None]) -> None:
 
 
 def wait_formed(plan: Plan, say: Callable[..., None]) -> None:
-    """Poll (with a deadline) until this node is promoted with the VIP and the standby streams."""
+    """Poll (with a deadline) until this node is promoted with the VIP and the standby streams
+    and is promotable (synchronous, with a positive promotion score)."""
     deadline = time.monotonic() + conf.DEPLOY_TIMEOUT
     reported: set[str] = set()
     while time.monotonic() < deadline:
@@ -520,11 +521,18 @@ def wait_formed(plan: Plan, say: Callable[..., None]) -> None:
                 pass
         if streaming:
             milestones.append(f"Standby {plan.secondary.name} streaming")
+        standby = state.node(plan.secondary.name) if state is not None else None
+        if streaming and standby is not None and standby.promotable:
+            # "done" means protected: the cluster would promote it if this node failed now
+            milestones.append(
+                f"Standby promotable: {plan.secondary.name} is the synchronous standby "
+                f"(promotion score {standby.score})"
+            )
         for milestone in milestones:
             if milestone not in reported:
                 reported.add(milestone)
-                say(milestone, progress=70 + 10 * len(reported))
-        if len(milestones) == 3:
+                say(milestone, progress=70 + 7 * len(reported))
+        if len(milestones) == 4:
             return
         time.sleep(0.5)
     raise ClusterError(

@@ -1,6 +1,8 @@
 """ha_cluster_start: start the cluster on this node, repairing a diverged database first."""
 
-from highavailability import cluster
+import socket
+
+from highavailability import cluster, conf
 from highavailability.choices import HAJobKind
 from highavailability.services import JobReporter
 
@@ -10,7 +12,8 @@ from ._base import HACommand
 class Command(HACommand):
     help = (
         "Start the cluster on this node. A database that stopped uncleanly (crash, power loss) "
-        "or diverged from the current primary is repaired with pg_rewind (or re-cloned) first."
+        "or diverged from the current primary is repaired with pg_rewind (or re-cloned) first. "
+        "Returns once this node is the primary or a standby the cluster can promote at once."
     )
 
     def handle(self, *args, **options):
@@ -21,3 +24,5 @@ class Command(HACommand):
         with JobReporter(HAJobKind.CLUSTER_START, self.say) as say:
             cluster.repair_database(say)
             cluster.start_daemons(say)
+            say("Waiting until this node is protected (active, or a promotable standby)...")
+            cluster.wait_protected(socket.gethostname(), say, conf.DEPLOY_TIMEOUT)

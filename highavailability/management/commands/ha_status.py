@@ -24,6 +24,7 @@ class Command(HACommand):
                 seen = state.node(node.name)
                 self.say(f"  {node.name}: {'Online' if seen and seen.online else 'Offline'}")
             self.say_quorum()
+            self.say_protection(state)
         else:
             self.say(NOT_RUNNING)
         self.say("")
@@ -91,6 +92,17 @@ class Command(HACommand):
             self.say(f"  Quorum device: voting ({q.qdevice_votes} vote)")
         else:
             self.say("  Quorum device: none")
+
+    def say_protection(self, state: cluster.ClusterState) -> None:
+        """Who serves, and whether the cluster could fail over now."""
+        self.say("")
+        self.say("Cluster Status:")
+        reason = state.no_active_server()
+        if reason:
+            self.say(f"  Active server: none - No active server: {reason}")
+        else:
+            self.say(f"  Active server: {state.promoted or 'unknown (no quorum)'}")
+        self.say(f"  Standby promotable: {state.promotability()}")
 
     def primary_name(self, nodes) -> str:
         try:
