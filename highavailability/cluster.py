@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -179,14 +180,16 @@ def wait_protected(me: str, say: Say, timeout: float) -> None:
             if state.promoted == me:
                 say(f"Database promoted on {me}: this node is the active server")
                 return
-            if node.promotable:
+            if state.promoted and node.promotable:
                 say(f"Standby promotable: {me} can take over at once (synchronous standby)")
                 return
             last = f"standby promotable: {state.promotability()}"
             reason = state.no_active_server()
             if reason and not reason.startswith("promoting"):
+                last = f"no active server: {reason}"
                 without_primary = without_primary or time.monotonic()
-                if time.monotonic() - without_primary > syncguard.HEAL_AFTER_S + 10:
+                # pacemaker's own promotion (and the guard's healing) get their time first
+                if time.monotonic() - without_primary > syncguard.HEAL_AFTER_S + 25:
                     raise ClusterError(f"Error: no active server: {reason}")
             else:
                 without_primary = None
@@ -283,11 +286,12 @@ class ClusterState:
 
     def promotability(self) -> str:
         """'yes' or 'no (why)', about the standby the cluster would promote."""
-        if self.standby_promotable:
-            return "yes"
+        node = next((n for n in self.standbys if n.promotable), None)
+        if node is not None:
+            return f"yes ({node.name}: synchronous standby, promotion score {node.score})"
         if not self.standbys:
             return "no (no standby node)"
-        node = self.standbys[0]
+        node = next((n for n in self.standbys if n.online), self.standbys[0])
         if not node.online:
             why = f"{node.name} is offline"
         elif node.role not in UNPROMOTED:
@@ -302,19 +306,30 @@ class ClusterState:
         """Why a quorate cluster has no primary and what to do ("" when it has one)."""
         if self.promoted or not self.quorate:
             return ""
-        candidates = [n for n in self.nodes if n.online and n.role in UNPROMOTED]
-        if not candidates:
+        running = [n for n in self.nodes if n.online and n.role in UNPROMOTED]
+        complete = [n.name for n in running if n.complete]
+        incomplete = [n for n in running if not n.complete]
+        if not running:
             return (
                 "no database is running on a cluster member: start the cluster on a node "
                 "whose database is intact (ha_cluster_start)"
             )
-        node = candidates[0]
-        if node.complete:
-            return f"promoting {node.name} (it was the synchronous standby)"
+        if complete and not incomplete:
+            return f"promoting {complete[0]} (it has every acknowledged write)"
+        node = incomplete[0].name
+        if complete:
+            # PAF elects the standby that received the most WAL; one that recovered on its
+            # own disk received nothing yet, so the incomplete node would win the election
+            return (
+                f"{complete[0]} has every acknowledged write, but {node}, which may lack some, "
+                f"runs beside it. Fix: ha_cluster_stop on {node} (the cluster then promotes "
+                f"{complete[0]}), then ha_cluster_start on {node}"
+            )
         return (
-            f"{syncguard.no_active_reason(node.name, node.attributes)}, so the cluster does not "
-            "promote it. Fix: start the cluster on the lost primary if its disk is intact "
-            f"(ha_cluster_start there), or accept the loss: ha_promote --force on {node.name}"
+            f"{syncguard.no_active_reason(node, incomplete[0].attributes)}, so the cluster "
+            "does not promote it. Fix: if the lost primary's disk is intact, ha_cluster_stop "
+            f"on {node}, ha_cluster_start on the lost primary, then ha_cluster_start on {node}; "
+            f"or accept the loss: ha_promote --force on {node}"
         )
 
 
@@ -575,6 +590,18 @@ def repair_database(say: Say) -> bool:
     if primary is None:
         if state == "shut down":
             return False  # the last primary of a stopped cluster: it will be promoted as is
+        if state == "in production" and complete_here():
+            # the lost primary itself (or its complete standby): no other node can have more;
+            # PAF starts only a cleanly stopped instance, so crash recovery is finished here
+            say(
+                f"Database on this node stopped as '{state}' and no primary answers at "
+                f"{conf.VIP}: this node holds every acknowledged write; finishing crash recovery"
+            )
+            (conf.PG_DATA / "standby.signal").unlink(missing_ok=True)
+            pg_ctl("start", what="the database (crash recovery)")
+            pg_ctl("stop", what="the recovered database")
+            say("Database recovered: the cluster will promote it (the most complete node)")
+            return True
         raise ClusterError(
             f"PostgreSQL on this node stopped as '{state}' and no primary answers at {conf.VIP}: "
             "start the cluster on the other node first, then run ha_cluster_start here again"
@@ -608,6 +635,23 @@ def repair_database(say: Say) -> bool:
         _reclone(source, say)
     _settle_as_standby(say)
     return True
+
+
+def complete_here() -> bool:
+    """This node was marked complete (ssm-complete=1) in its last copy of the cluster
+    configuration: it was the primary, or its synchronous standby, when it stopped."""
+    try:
+        root = ET.parse(conf.CIB_DIR / "cib.xml").getroot()  # noqa: S314 - pacemaker's own file
+    except (OSError, ET.ParseError):
+        return False
+    me = socket.gethostname()
+    for node in root.iterfind("./configuration/nodes/node"):
+        if node.get("uname") == me:
+            return any(
+                pair.get("name") == syncguard.COMPLETE_ATTR and pair.get("value") == "1"
+                for pair in node.iter("nvpair")
+            )
+    return False
 
 
 def _reclone(source: str, say: Say) -> None:

@@ -94,6 +94,7 @@ def psql(sql: str) -> str:
         capture_output=True,
         text=True,
         timeout=5,
+        cwd="/",  # postgres may not enter root's home
     )  # fmt: skip
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip())
@@ -297,6 +298,8 @@ class Guard:
         if now - self.no_primary_since < HEAL_AFTER_S:
             return STANDBY_INTERVAL_S
         mine = self.attrs.get(self.me, {})
+        if COMPLETE_ATTR not in mine:
+            return STANDBY_INTERVAL_S  # a cluster just formed: PAF elects its first primary
         if mine.get(COMPLETE_ATTR) == "1":
             if self.score(self.me) <= 0:
                 self.mark(self.me, SCORE_ATTR, PROMOTE_SCORE)
