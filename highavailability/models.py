@@ -50,6 +50,12 @@ class ClusterStatus(models.Model):
     quorum_device = models.CharField(
         max_length=16, choices=QuorumDevice.choices, blank=True, default=QuorumDevice.UNKNOWN
     )
+    standby_promotable = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="The standby is synchronous with a positive promotion score: the cluster "
+        "would promote it at once if the active node were lost.",
+    )
     collected = models.DateTimeField(null=True, blank=True)
     changed = models.DateTimeField(null=True, blank=True)
 

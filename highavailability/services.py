@@ -87,6 +87,8 @@ class Observation:
     replication_lag: float | None = None
     local_node: str = ""
     local_system: SystemInfo | None = None
+    # the cluster could fail over now: a synchronous standby with a positive promotion score
+    standby_promotable: bool | None = None
 
     @property
     def heartbeat(self) -> HeartbeatState:
@@ -97,10 +99,15 @@ class Observation:
 
     @property
     def health(self) -> ClusterHealth:
-        """Normal: every node online, one Active and the others Standby."""
+        """Normal: every node online, one Active and the others Standby, and the standby
+        promotable (a cluster that could not fail over now is Degraded)."""
         roles = sorted(n.role for n in self.nodes)
         expected = sorted([NodeRole.ACTIVE] + [NodeRole.STANDBY] * (len(self.nodes) - 1))
-        if self.heartbeat == HeartbeatState.CONNECTED and roles == expected:
+        if (
+            self.heartbeat == HeartbeatState.CONNECTED
+            and roles == expected
+            and self.standby_promotable is not False
+        ):
             return ClusterHealth.NORMAL
         return ClusterHealth.DEGRADED
 
@@ -166,6 +173,7 @@ def build_observation(
         quorate=state.quorate if state.dc else None,
         local_node=local_node,
         local_system=local_system,
+        standby_promotable=state.standby_promotable,
     )
     if quorum is not None:
         obs.total_votes = quorum.total_votes
@@ -328,6 +336,9 @@ def apply_observation(obs: Observation, now: dt.datetime | None = None) -> list[
             old_mode = status.replication_mode
             if obs.replication_mode and old_mode and obs.replication_mode != old_mode:
                 events.append(_replication_event(obs.replication_mode))
+            flags = (status.standby_promotable, obs.standby_promotable)
+            if None not in flags and flags[0] != flags[1]:
+                events.append(_promotable_event(obs.standby_promotable))
             devices = {status.quorum_device, obs.quorum_device}
             if devices == {QuorumDevice.VOTING, QuorumDevice.NOT_VOTING}:
                 events.append(_quorum_device_event(obs))
@@ -346,6 +357,7 @@ def apply_observation(obs: Observation, now: dt.datetime | None = None) -> list[
         status.expected_votes = obs.expected_votes
         status.votes_needed = obs.votes_needed
         status.quorum_device = obs.quorum_device
+        status.standby_promotable = obs.standby_promotable
         if events:
             status.changed = now
         status.save()
@@ -404,6 +416,21 @@ def _replication_event(mode: ReplicationMode) -> Event:
         "Replication is now synchronous: every commit waits for the standby again",
         EventResult.SUCCESS,
         mode=mode.value,
+    )
+
+
+def _promotable_event(promotable: bool) -> Event:
+    if promotable:
+        return _event(
+            "standby_promotable",
+            "Standby promotable: the cluster can fail over to it at once",
+            EventResult.SUCCESS,
+        )
+    return _event(
+        "standby_not_promotable",
+        "Standby not promotable: the cluster could not fail over now (the standby is not a "
+        "confirmed synchronous standby)",
+        EventResult.FAILURE,
     )
 
 

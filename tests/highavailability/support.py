@@ -21,8 +21,16 @@ VIP = "169.254.100.10"
 SYSTEM = services.SystemInfo(physical_memory=8 * 1024**3, disk_space=100 * 1024**3, version="8.1")
 
 
-def crm_mon_xml(online=(PRIMARY, SECONDARY), promoted=PRIMARY, unpromoted=SECONDARY, dc=None):
-    """crm_mon XML: which nodes are online, where PostgreSQL is promoted / a replica."""
+def crm_mon_xml(
+    online=(PRIMARY, SECONDARY),
+    promoted=PRIMARY,
+    unpromoted=SECONDARY,
+    dc=None,
+    complete=(PRIMARY, SECONDARY),
+    quorate=True,
+):
+    """crm_mon XML: which nodes are online, where PostgreSQL is promoted / a replica, and
+    which nodes the guard marked complete (they also hold a positive promotion score)."""
     dc = dc or (promoted or (online[0] if online else None))
     nodes = "\n".join(
         f'<node name="{name}" id="{i}" online="{"true" if name in online else "false"}" '
@@ -44,12 +52,23 @@ def crm_mon_xml(online=(PRIMARY, SECONDARY), promoted=PRIMARY, unpromoted=SECOND
             f'active="true" failed="false" nodes_running_on="1"><node name="{promoted}" id="1"/>'
             "</resource>"
         )
-    summary = f'<current_dc present="true" name="{dc}" with_quorum="true"/>' if dc else ""
+    quorum = "true" if quorate else "false"
+    summary = f'<current_dc present="true" name="{dc}" with_quorum="{quorum}"/>' if dc else ""
+    attributes = "".join(
+        f'<node name="{name}"><attribute name="master-pgsqld" '
+        f'value="{1000 if name in complete else -1000}"/><attribute name="ssm-complete" '
+        f'value="{1 if name in complete else 0}"/>'
+        + ("" if name in complete else
+           '<attribute name="ssm-async-since" value="2026-11-29T20:07:51Z 0/3080928"/>')
+        + "</node>"
+        for name in (PRIMARY, SECONDARY)
+    )  # fmt: skip
     return (
         '<pacemaker-result api-version="2.25"><summary>'
         f"{summary}</summary><nodes>{nodes}</nodes><resources>"
         f'<clone id="pgsql-ha" multi_state="true">{"".join(resources)}</clone>{vip}'
-        '</resources><status code="0" message="OK"/></pacemaker-result>'
+        f"</resources><node_attributes>{attributes}</node_attributes>"
+        '<status code="0" message="OK"/></pacemaker-result>'
     )
 
 

@@ -204,7 +204,13 @@ class CollectorTests(TestCase):
         services.apply_observation(observation(rejoined, db=db, local=SECONDARY))
         self.assertEqual(
             ha_actions()[first:],
-            ["node_online", "rejoin", "heartbeat_restored", "replication_sync"],
+            [
+                "node_online",
+                "rejoin",
+                "heartbeat_restored",
+                "replication_sync",
+                "standby_promotable",
+            ],
         )
         status = ClusterStatus.objects.get()
         self.assertEqual(status.health, ClusterHealth.NORMAL)

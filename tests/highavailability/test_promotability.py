@@ -1,0 +1,160 @@
+"""A standby the cluster could promote now, and a cluster left without a primary (no lab):
+crm_mon's node attributes, the reasons and fixes shown, the local CIB, the guard's helpers."""
+
+import io
+import sys
+import tempfile
+from pathlib import Path
+from unittest import mock
+
+from django.template.loader import render_to_string
+from django.test import SimpleTestCase, TestCase
+
+from accounts.choices import EventCategory
+from accounts.models import Event
+from highavailability import cluster, conf, services
+from highavailability.choices import ClusterHealth, NodeRole
+from highavailability.management.commands.ha_status import Command
+
+from .support import PRIMARY, SECONDARY, crm_mon_xml, observation
+
+sys.path.insert(0, str(Path(cluster.__file__).parent))
+import syncguard  # noqa: E402 - a plain script (no Django), as pacemaker runs it
+
+
+def state(**kwargs) -> cluster.ClusterState:
+    return cluster.parse_crm_mon(crm_mon_xml(**kwargs))
+
+
+class PromotableStandbyTests(SimpleTestCase):
+    def test_complete_standby_with_a_score_is_promotable(self):
+        seen = state()
+        self.assertEqual(seen.node(SECONDARY).score, 1000)
+        self.assertTrue(seen.standby_promotable)
+        self.assertEqual(
+            seen.promotability(), f"yes ({SECONDARY}: synchronous standby, promotion score 1000)"
+        )
+        self.assertEqual(seen.no_active_server(), "")
+
+    def test_incomplete_standby_is_not_promotable(self):
+        seen = state(complete=(PRIMARY,))
+        self.assertFalse(seen.standby_promotable)
+        self.assertEqual(
+            seen.promotability(), f"no ({SECONDARY} is not a confirmed synchronous standby yet)"
+        )
+
+    def test_offline_or_stopped_standby_is_not_promotable(self):
+        self.assertEqual(
+            state(online=(PRIMARY,), unpromoted=None).promotability(),
+            f"no ({SECONDARY} is offline)",
+        )
+        self.assertEqual(
+            state(unpromoted=None).promotability(),
+            f"no (the database is not running on {SECONDARY})",
+        )
+
+    def test_no_active_server_with_an_incomplete_standby_names_both_ways_out(self):
+        seen = state(online=(SECONDARY,), promoted=None, complete=(PRIMARY,))
+        reason = seen.no_active_server()
+        self.assertIn(
+            f"{SECONDARY} was not the synchronous standby when the primary was lost", reason
+        )
+        self.assertIn("asynchronous since 2026-11-29T20:07:51Z, WAL 0/3080928", reason)
+        self.assertIn(
+            f"ha_cluster_stop on {SECONDARY}, ha_cluster_start on the lost primary", reason
+        )
+        self.assertIn(f"ha_promote --force on {SECONDARY}", reason)
+
+    def test_no_active_server_with_a_complete_standby_is_healing(self):
+        seen = state(online=(SECONDARY,), promoted=None)
+        self.assertEqual(
+            seen.no_active_server(), f"promoting {SECONDARY} (it has every acknowledged write)"
+        )
+
+    def test_complete_and_incomplete_standbys_without_a_primary(self):
+        seen = state(promoted=None, unpromoted=PRIMARY, complete=(SECONDARY,))
+        seen.node(SECONDARY).role = "Unpromoted"
+        reason = seen.no_active_server()
+        self.assertIn(f"{SECONDARY} has every acknowledged write, but {PRIMARY}", reason)
+        self.assertIn(f"ha_cluster_stop on {PRIMARY}", reason)
+
+    def test_a_partition_without_quorum_reports_nothing(self):
+        seen = state(online=(SECONDARY,), promoted=None, quorate=False, complete=(PRIMARY,))
+        self.assertEqual(seen.no_active_server(), "")
+
+    def test_guard_helpers(self):
+        self.assertEqual(syncguard.lsn("0/3080928"), 0x3080928)
+        self.assertEqual(syncguard.lsn("1/0"), 1 << 32)
+        self.assertEqual(syncguard.lsn(None), 0)
+        self.assertIn("may lack acknowledged writes", syncguard.no_active_reason(SECONDARY, {}))
+
+
+class CompleteHereTests(SimpleTestCase):
+    """ha_cluster_start reads the node's last copy of the CIB to know whether its crashed
+    database holds every acknowledged write."""
+
+    def cib(self, value: str | None) -> bool:
+        pairs = (
+            f'<instance_attributes id="n1"><nvpair id="n1-c" name="ssm-complete" value="{value}"/>'
+            "</instance_attributes>"
+            if value is not None
+            else ""
+        )
+        xml = f'<cib><configuration><nodes><node id="1" uname="{PRIMARY}">{pairs}</node>'
+        xml += f'<node id="2" uname="{SECONDARY}"/></nodes></configuration></cib>'
+        with tempfile.TemporaryDirectory() as folder:
+            Path(folder, "cib.xml").write_text(xml)
+            with (
+                mock.patch.object(conf, "CIB_DIR", Path(folder)),
+                mock.patch("socket.gethostname", return_value=PRIMARY),
+            ):
+                return cluster.complete_here()
+
+    def test_marked_complete(self):
+        self.assertTrue(self.cib("1"))
+
+    def test_marked_incomplete_or_never_marked(self):
+        self.assertFalse(self.cib("0"))
+        self.assertFalse(self.cib(None))
+
+    def test_no_cib(self):
+        with mock.patch.object(conf, "CIB_DIR", Path("/nonexistent")):
+            self.assertFalse(cluster.complete_here())
+
+
+class HealthTests(TestCase):
+    def test_a_cluster_that_could_not_fail_over_is_degraded(self):
+        obs = observation(crm_mon_xml(complete=(PRIMARY,)))
+        self.assertEqual([n.role for n in obs.nodes], [NodeRole.ACTIVE, NodeRole.STANDBY])
+        self.assertFalse(obs.standby_promotable)
+        self.assertEqual(obs.health, ClusterHealth.DEGRADED)
+        self.assertEqual(observation(crm_mon_xml()).health, ClusterHealth.NORMAL)
+
+    def test_promotability_changes_are_events_and_stored(self):
+        services.apply_observation(observation(crm_mon_xml()))
+        services.apply_observation(observation(crm_mon_xml(complete=(PRIMARY,))))
+        status = services.ClusterStatus.objects.get(pk=1)
+        self.assertIs(status.standby_promotable, False)
+        services.apply_observation(observation(crm_mon_xml()))
+        actions = list(
+            Event.objects.filter(category=EventCategory.HIGH_AVAILABILITY)
+            .order_by("id")
+            .values_list("action", flat=True)
+        )
+        self.assertEqual(actions[-2:], ["standby_not_promotable", "standby_promotable"])
+
+    def test_widget_shows_whether_the_standby_is_promotable(self):
+        services.apply_observation(observation(crm_mon_xml(complete=(PRIMARY,))))
+        status = services.ClusterStatus.objects.get(pk=1)
+        html = render_to_string("highavailability/_host.html", {"status": status})
+        self.assertRegex(html, r'data-testid="ha-promotable">Standby promotable: <span[^>]*>no<')
+
+
+class HaStatusProtectionTests(SimpleTestCase):
+    def test_ha_status_shows_the_active_server_and_promotability(self):
+        out = io.StringIO()
+        command = Command(stdout=out)
+        command.say_protection(state(online=(SECONDARY,), promoted=None, complete=(PRIMARY,)))
+        text = out.getvalue()
+        self.assertIn("Active server: none - No active server:", text)
+        self.assertIn(f"Standby promotable: no ({SECONDARY} is not a confirmed", text)
