@@ -1,13 +1,20 @@
-"""Admin Workspace → High Availability: the cluster widget (Host) and its Event Logs."""
+"""Admin Workspace → High Availability: the cluster widget (Host) and its Event Logs, and
+the page a node serves when no database answers (no active server)."""
+
+import subprocess
+import sys
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse
+from django.template.loader import render_to_string
+from django.views import defaults
 from django.views.generic import TemplateView
 
 from accounts import access
 
-from . import services
+from . import cluster, services
 from .models import HAJob
 
 TABS = (
@@ -96,3 +103,28 @@ class HighAvailabilityEventLogView(HAPageMixin, TemplateView):
         page = Paginator(events, 25).get_page(self.request.GET.get("page"))
         polling = page.number == 1 and not query
         return super().get_context_data(page=page, query=query, polling=polling, **kwargs)
+
+
+def server_error(request):
+    """Django's 500 handler. On a cluster node whose database does not answer, a 503 page
+    that says why from this node's own view of the cluster (no database needed): the
+    failover under way, or no active server with the reason and the way out."""
+    error = sys.exc_info()[1]
+    if not isinstance(error, OperationalError | InterfaceError) or not cluster.ha_enabled():
+        return defaults.server_error(request)
+    try:
+        state = cluster.cluster_state()
+    except (cluster.ClusterError, OSError, subprocess.SubprocessError):
+        state = None
+    reason = state.no_active_server() if state else ""
+    context = {
+        "reason": reason,
+        "healing": reason.startswith("promoting"),
+        "promoted": state.promoted if state else None,
+        "running": state is not None,
+    }
+    response = HttpResponse(
+        render_to_string("highavailability/no_active_server.html", context), status=503
+    )
+    response["Retry-After"] = "5"
+    return response

@@ -57,3 +57,6 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+# a node whose database does not answer says why (highavailability: no active server)
+handler500 = "highavailability.views.server_error"

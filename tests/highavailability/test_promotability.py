@@ -7,12 +7,13 @@ import tempfile
 from pathlib import Path
 from unittest import mock
 
+from django.db import OperationalError
 from django.template.loader import render_to_string
-from django.test import SimpleTestCase, TestCase
+from django.test import RequestFactory, SimpleTestCase, TestCase
 
 from accounts.choices import EventCategory
 from accounts.models import Event
-from highavailability import cluster, conf, services
+from highavailability import cluster, conf, services, views
 from highavailability.choices import ClusterHealth, NodeRole
 from highavailability.management.commands.ha_status import Command
 
@@ -158,3 +159,37 @@ class HaStatusProtectionTests(SimpleTestCase):
         text = out.getvalue()
         self.assertIn("Active server: none - No active server:", text)
         self.assertIn(f"Standby promotable: no ({SECONDARY} is not a confirmed", text)
+
+
+class NoActiveServerPageTests(SimpleTestCase):
+    """A node whose database does not answer serves a 503 page saying why."""
+
+    def page(self, seen, error: Exception):
+        request = RequestFactory().get("/login/")
+        with (
+            mock.patch.object(cluster, "ha_enabled", return_value=True),
+            mock.patch.object(cluster, "cluster_state", return_value=seen),
+        ):
+            try:
+                raise error
+            except Exception:  # noqa: BLE001 - the handler reads the exception being handled
+                return views.server_error(request)
+
+    def test_no_active_server_with_the_reason_and_the_way_out(self):
+        seen = state(online=(SECONDARY,), promoted=None, complete=(PRIMARY,))
+        response = self.page(seen, OperationalError("connection refused"))
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(response["Retry-After"], "5")
+        text = response.content.decode()
+        self.assertIn("No active server", text)
+        self.assertIn("ha_promote --force on secondary-node", text)
+
+    def test_failover_under_way(self):
+        response = self.page(state(online=(SECONDARY,), promoted=None), OperationalError("x"))
+        self.assertEqual(response.status_code, 503)
+        self.assertIn("promoting secondary-node", response.content.decode())
+
+    def test_other_errors_stay_a_plain_server_error(self):
+        response = self.page(state(), ValueError("a bug"))
+        self.assertEqual(response.status_code, 500)
+        self.assertNotIn("No active server", response.content.decode())
