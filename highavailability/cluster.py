@@ -327,9 +327,9 @@ class ClusterState:
             )
         return (
             f"{syncguard.no_active_reason(node, incomplete[0].attributes)}, so the cluster "
-            "does not promote it. Fix: if the lost primary's disk is intact, ha_cluster_stop "
-            f"on {node}, ha_cluster_start on the lost primary, then ha_cluster_start on {node}; "
-            f"or accept the loss: ha_promote --force on {node}"
+            "does not promote it. Fix: if the lost primary's disk is intact, ha_cluster_start "
+            f"there, then ha_cluster_stop on {node} (the cluster promotes the lost primary) and "
+            f"ha_cluster_start on {node}; or accept the loss: ha_promote --force on {node}"
         )
 
 
