@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 
 import psutil
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.choices import EventCategory, EventResult
+from accounts.choices import EventCategory, EventResult, SystemRole
 from accounts.models import Event
 from accounts.services import record_event
 from ssm.context_processors import product_version
@@ -258,6 +261,44 @@ def observe() -> Observation | None:
         local_node=hostname if hostname in names else "",
         local_system=local_system_info(),
         public_addresses={name: _resolve(name) for name in names},
+    )
+
+
+# --- no active server ------------------------------------------------------------------------
+
+
+def system_administrator_emails() -> list[str]:
+    """Where cluster alerts go: every active system administrator with an e-mail address."""
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    admins = users.filter(
+        Q(is_superuser=True) | Q(ssm_profile__system_role=SystemRole.SYSTEM_ADMIN)
+    )
+    return sorted(set(admins.values_list("email", flat=True)))
+
+
+def alert_no_active_server(node: str, reason: str) -> list[str]:
+    """E-mail the system administrators that the cluster has no active server (read-only:
+    it runs on a standby while no database accepts writes). Returns the recipients."""
+    recipients = system_administrator_emails()
+    send_mail(
+        "[SSM On-Prem] High availability: no active server",
+        f"The cluster has no active server (seen from {node} at "
+        f"{timezone.now():%Y-%m-%d %H:%M:%S} UTC).\n\n{reason}.\n\n"
+        "ha_status on either node shows the current state.",
+        settings.DEFAULT_FROM_EMAIL,
+        recipients or [settings.DEFAULT_FROM_EMAIL],
+    )
+    return recipients
+
+
+def record_no_active_server(node: str, reason: str, since: str) -> Event:
+    """The HA event of a period without an active server, once a database accepts writes."""
+    return _event(
+        "no_active_server",
+        f"No active server from {since} (seen from {node}): {reason}",
+        EventResult.FAILURE,
+        node=node,
+        since=since,
     )
 
 

@@ -27,7 +27,8 @@ asynchronous, so a node promoted later never starts with a stale synchronous set
 
 Runs as a plain script (no Django: it must act in milliseconds right after a promotion),
 started by pacemaker (ocf:heartbeat:anything, a clone: one on every cluster member):
-    /usr/bin/python3 highavailability/syncguard.py [--once]
+    /usr/bin/python3 highavailability/syncguard.py [--once] [--app-state-dir DIR]
+(DIR/<node name>/app/ssm.env is the application's env file there: the alerts use it).
 Every transition is one line on stdout: `<UTC time> SYNC|ASYNC|COMPLETE|INCOMPLETE|HEAL|
 NO-ACTIVE|ERROR <details>`.
 """
@@ -67,6 +68,7 @@ SCORE_ATTR = f"master-{PG_RESOURCE}"  # PAF's promotion score (a permanent node 
 COMPLETE_ATTR = "ssm-complete"  # 1: has every acknowledged write; 0: may lack some
 ASYNC_SINCE_ATTR = "ssm-async-since"  # "<UTC time> <primary's WAL position>" at the switch
 PROMOTE_SCORE = "1000"
+REPO = Path(__file__).resolve().parents[1]
 
 STATE = """
 select json_build_object(
@@ -172,15 +174,60 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class Alerts:
+    """`manage.py ha_alert` on this node (the application's env file under app_state_dir):
+    an e-mail when the cluster is left without a primary, the HA event once one is back."""
+
+    def __init__(self, app_state_dir: str):
+        self.app_state_dir = app_state_dir
+        self.children: list[subprocess.Popen] = []
+        self.since = ""  # UTC time of the open incident
+        self.reason = ""
+
+    def run(self, node: str, *args: str) -> None:
+        self.children = [c for c in self.children if c.poll() is None]
+        if not self.app_state_dir:
+            return
+        app = Path(self.app_state_dir) / node / "app"
+        self.children.append(
+            subprocess.Popen(
+                [
+                    str(REPO / ".venv" / "bin" / "python"),
+                    str(REPO / "manage.py"),
+                    "ha_alert",
+                    "--node",
+                    node,
+                    *args,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=sys.stdout,
+                stderr=subprocess.STDOUT,
+                cwd="/",
+                env={**os.environ, "SSM_ENV_FILE": str(app / "ssm.env"), "SSM_VAR": str(app)},
+            )  # fmt: skip
+        )
+
+    def opened(self, node: str, reason: str) -> None:
+        if not self.since:
+            self.since, self.reason = utc_now(), reason
+            self.run(node, "--reason", reason)
+
+    def closed(self, node: str) -> None:
+        if self.since:
+            self.run(node, "--resolved", "--reason", self.reason, "--since", self.since)
+            self.since = self.reason = ""
+
+
 class Guard:
     """One node's guard; `step()` is one cycle and returns the seconds until the next."""
 
-    def __init__(self):
+    def __init__(self, app_state_dir: str = ""):
         self.me = ""
         self.attrs: dict[str, dict[str, str]] = {}
         self.sync_since = 0  # WAL position from which synchronous mode is certainly in force
         self.no_primary_since: float | None = None
         self.incident = ""  # what was last reported about a cluster without a primary
+        self.alerts = Alerts(app_state_dir)
 
     # --- attributes, written only when they differ ------------------------------------
 
@@ -212,6 +259,7 @@ class Guard:
             self.sync_since = 0
             return self.standby_step()
         self.no_primary_since, self.incident = None, ""
+        self.alerts.closed(self.me)
         return self.primary_step(db)
 
     def primary_step(self, db: dict) -> float:
@@ -291,6 +339,8 @@ class Guard:
         state = crm_mon()
         if state["promoted"] or not state["quorate"]:
             self.no_primary_since, self.incident = None, ""
+            if state["promoted"]:
+                self.alerts.closed(self.me)
             return STANDBY_INTERVAL_S
         now = time.monotonic()
         if self.no_primary_since is None:
@@ -314,6 +364,7 @@ class Guard:
         if self.incident != reason:
             self.incident = reason
             log("NO-ACTIVE", reason)
+            self.alerts.opened(self.me, reason)
         return STANDBY_INTERVAL_S
 
 
@@ -353,7 +404,9 @@ def main() -> None:
         reset()
         return
     once = "--once" in sys.argv
-    guard = Guard()
+    args = sys.argv[1:]
+    app_state_dir = args[args.index("--app-state-dir") + 1] if "--app-state-dir" in args else ""
+    guard = Guard(app_state_dir)
     while True:
         started = time.monotonic()
         interval = INTERVAL_S

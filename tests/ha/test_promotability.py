@@ -23,6 +23,12 @@ from . import lab
 from .test_scenarios import CHECK, SEED
 
 FIGURES = lab.STATE / "run" / "promotability-figures.json"
+NO_ACTIVE_EVENT = """
+import json
+from accounts.models import Event
+event = Event.objects.filter(action="no_active_server").order_by("-id").first() or Event()
+print("RESULT", json.dumps({"message": event.message}))
+"""
 FORCED_EVENT = """
 import json
 from accounts.models import Event
@@ -65,9 +71,12 @@ class PromotabilityTests(SimpleTestCase):
             self.assertIn(text, out, f"ha_cluster_start on {node}")
         return out
 
+    def guard_log(self, node: str) -> str:
+        return lab.run([lab.LAB / "node", "exec", node, "cat", "/var/log/pacemaker/sync-guard.log"])
+
     def windows(self, node: str) -> list[float]:
         """How long each standby was unpromotable after it connected (the guard's log)."""
-        log = lab.run([lab.LAB / "node", "exec", node, "cat", "/var/log/pacemaker/sync-guard.log"])
+        log = self.guard_log(node)
         return [float(x) for x in re.findall(r"promotable ([\d.]+) s after it connected", log)]
 
     def test_1_faults_right_after_ready_and_right_after_a_rejoin(self):
@@ -145,6 +154,9 @@ class PromotabilityTests(SimpleTestCase):
         while time.time() - shown < 10:
             self.assertIsNone(lab.promoted("n2"), "an incomplete standby was promoted")
             time.sleep(1)
+        # the system administrators were told (no SMTP server set: the e-mail is in the log)
+        lab.wait_for("the alert e-mail", lambda: "Subject: [SSM On-Prem] High availability: no"
+                     " active server" in self.guard_log("n2"), 60)  # fmt: skip
         refused = lab.manage("n2", "ha_promote", input="yes\n", check=False)
         self.assertIn("may lack acknowledged writes", refused)
         self.assertIsNone(lab.promoted("n2"))
@@ -161,6 +173,13 @@ class PromotabilityTests(SimpleTestCase):
         self.assertIn("ha_promote --force", event["message"])
         self.assertIn("are lost", event["message"])
         self.assertEqual(event["result"], "failure")
+        period = lab.wait_for(
+            "the no-active-server period in the HA event log",
+            lambda: lab.node_python("n2", NO_ACTIVE_EVENT)["message"],
+            90,
+            interval=2,
+        )
+        self.assertIn("secondary-node was not the synchronous standby", period)
 
         # what was acknowledged while replication was synchronous is all there
         synchronous = [r.serial for r in load.records() if r.ok and r.t < cut - 5]

@@ -7,6 +7,9 @@ import tempfile
 from pathlib import Path
 from unittest import mock
 
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.core.management import call_command
 from django.db import OperationalError
 from django.template.loader import render_to_string
 from django.test import RequestFactory, SimpleTestCase, TestCase
@@ -191,3 +194,33 @@ class NoActiveServerPageTests(SimpleTestCase):
         response = self.page(state(), ValueError("a bug"))
         self.assertEqual(response.status_code, 500)
         self.assertNotIn("No active server", response.content.decode())
+
+
+class NoActiveServerAlertTests(TestCase):
+    """The guard on a standby runs ha_alert: an e-mail at once, the HA event once a primary
+    is back."""
+
+    def test_system_administrators_are_mailed(self):
+        User = get_user_model()
+        User.objects.create_superuser("root-admin", email="root@example.com", password="x")
+        User.objects.create_user("viewer", email="viewer@example.com", password="x")
+        User.objects.create_superuser("no-mail", email="", password="x")
+        recipients = services.alert_no_active_server(SECONDARY, "secondary-node may lack writes")
+        self.assertEqual(recipients, ["root@example.com"])
+        self.assertEqual(len(mail.outbox), 1)
+        self.assertEqual(mail.outbox[0].to, ["root@example.com"])
+        self.assertIn("no active server", mail.outbox[0].subject)
+        self.assertIn("secondary-node may lack writes", mail.outbox[0].body)
+
+    def test_the_period_is_recorded_once_resolved(self):
+        out = io.StringIO()
+        call_command(
+            "ha_alert", "--node", SECONDARY, "--reason", "it may lack writes", "--resolved",
+            "--since", "2026-11-29T20:08:10Z", stdout=out,
+        )  # fmt: skip
+        event = Event.objects.get(action="no_active_server")
+        self.assertEqual(event.category, EventCategory.HIGH_AVAILABILITY)
+        self.assertEqual(event.result, "failure")
+        self.assertIn("No active server from 2026-11-29T20:08:10Z", event.message)
+        self.assertIn("it may lack writes", event.message)
+        self.assertIn("recorded in the HA event log", out.getvalue())
