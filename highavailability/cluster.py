@@ -180,7 +180,8 @@ def wait_protected(me: str, say: Say, timeout: float) -> None:
             if state.promoted == me:
                 say(f"Database promoted on {me}: this node is the active server")
                 return
-            if state.promoted and node.promotable:
+            # the application already runs here: a takeover only moves the database and VIP
+            if state.promoted and node.promotable and me in state.app_nodes:
                 say(f"Standby promotable: {me} can take over at once (synchronous standby)")
                 return
             last = f"standby promotable: {state.promotability()}"
@@ -268,6 +269,7 @@ class ClusterState:
     vip_node: str | None = None
     quorate: bool = False
     dc: str | None = None
+    app_nodes: set[str] = field(default_factory=set)  # where the application runs (ssm-app)
 
     def node(self, name: str) -> NodeState | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -377,6 +379,8 @@ def parse_crm_mon(xml_text: str) -> ClusterState:
                 entry.role = rsc.get("role", "")
         elif agent.endswith(":IPaddr2"):
             state.vip_node = hosts[0]
+        elif rsc.get("id") == "ssm-app" and rsc.get("role") == "Started":
+            state.app_nodes.add(hosts[0])
     return state
 
 

@@ -522,11 +522,16 @@ def wait_formed(plan: Plan, say: Callable[..., None]) -> None:
         if streaming:
             milestones.append(f"Standby {plan.secondary.name} streaming")
         standby = state.node(plan.secondary.name) if state is not None else None
-        if streaming and standby is not None and standby.promotable:
+        if (
+            streaming
+            and standby is not None
+            and standby.promotable
+            and plan.secondary.name in state.app_nodes  # it serves at once after a takeover
+        ):
             # "done" means protected: the cluster would promote it if this node failed now
             milestones.append(
                 f"Standby promotable: {plan.secondary.name} is the synchronous standby "
-                f"(promotion score {standby.score})"
+                f"(promotion score {standby.score}) and runs the application"
             )
         for milestone in milestones:
             if milestone not in reported:

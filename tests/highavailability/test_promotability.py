@@ -20,7 +20,7 @@ from highavailability import cluster, conf, services, views
 from highavailability.choices import ClusterHealth, NodeRole
 from highavailability.management.commands.ha_status import Command
 
-from .support import PRIMARY, SECONDARY, crm_mon_xml, observation
+from .support import NORMAL_XML, PRIMARY, SECONDARY, crm_mon_xml, observation
 
 sys.path.insert(0, str(Path(cluster.__file__).parent))
 import syncguard  # noqa: E402 - a plain script (no Django), as pacemaker runs it
@@ -224,3 +224,9 @@ class NoActiveServerAlertTests(TestCase):
         self.assertIn("No active server from 2026-11-29T20:08:10Z", event.message)
         self.assertIn("it may lack writes", event.message)
         self.assertIn("recorded in the HA event log", out.getvalue())
+
+
+class ApplicationPlacementTests(SimpleTestCase):
+    def test_nodes_running_the_application(self):
+        # in the captured output the application was still starting on secondary-node
+        self.assertEqual(cluster.parse_crm_mon(NORMAL_XML).app_nodes, {PRIMARY})
