@@ -39,6 +39,7 @@ class ClusterStatusSerializer(serializers.ModelSerializer):
             "active_node",
             "replication_mode",
             "replication_lag",
+            "standby_promotable",
             "quorate",
             "total_votes",
             "expected_votes",

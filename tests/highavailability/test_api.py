@@ -22,6 +22,7 @@ class HAApiTests(PersonasMixin, TestCase):
         votes = [data[k] for k in ("total_votes", "expected_votes", "votes_needed")]
         self.assertEqual(votes, [3, 3, 2])
         self.assertEqual(data["quorum_device"], "voting")
+        self.assertIs(data["standby_promotable"], True)
 
     def test_standalone_server(self):
         self.client.force_login(self.admin)
