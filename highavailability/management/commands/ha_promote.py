@@ -59,8 +59,9 @@ class Command(HACommand):
         if not node.complete:
             since = node.attributes.get(syncguard.ASYNC_SINCE_ATTR, "").split()
             risk = (
-                f"writes the lost primary acknowledged after {since[0]} (WAL after {since[-1]}) "
-                "exist only on its disk and are lost"
+                f"writes the lost primary acknowledged after it stopped waiting for {me} at "
+                f"{since[0]} (its WAL was at {since[-1]} then; {me} has it up to {wal}) exist "
+                "only on its disk and are lost"
                 if since
                 else "writes the lost primary acknowledged without waiting for this node are lost"
             )
