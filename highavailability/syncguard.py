@@ -312,10 +312,13 @@ class Guard:
                         f"{peer}: synchronous standby with every acknowledged write,"
                         f" promotable {window:.2f} s after it connected",
                     )
-            else:
+            elif self.attrs.get(peer, {}).get(COMPLETE_ATTR) != "1":
                 pending = pending or bool(row and row["state"] == "streaming")
                 if self.mark(peer, COMPLETE_ATTR, "0"):
                     log("INCOMPLETE", f"{peer}: not yet a confirmed synchronous standby")
+            # a complete standby that reconnects stays complete while replication is
+            # synchronous: no commit is acknowledged without it (the only standby); it is
+            # marked incomplete before the switch to asynchronous
         return FAST_INTERVAL_S if pending else INTERVAL_S
 
     def mark_incomplete(self, peers: list[str], wal: str) -> None:
