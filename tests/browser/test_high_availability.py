@@ -93,10 +93,11 @@ class HighAvailabilityBrowserTests(BrowserTestCase):
             )
         )
         self.page.get_by_text(rejoin).wait_for(timeout=10000)
+        newest = self.page.locator("[data-testid=ha-events] tbody tr")
         self.assertEqual(
-            self.page.locator("[data-testid=ha-events] tbody tr").nth(0).locator("td").nth(2)
-            .inner_text(),
-            "Replication is now synchronous: every commit waits for the standby again",
+            [newest.nth(i).locator("td").nth(2).inner_text() for i in (0, 1)],
+            ["Standby promotable: the cluster can fail over to it at once",
+             "Replication is now synchronous: every commit waits for the standby again"],
         )  # fmt: skip
         self.assertNotEqual(self.live("paging").inner_text(), records)
         self.assertTrue(self.page.evaluate("window.sameDocument === true"))

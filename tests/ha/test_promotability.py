@@ -6,7 +6,10 @@ Run first on a fresh lab by deploy/lab/test, before anything lets the cluster se
 2 the primary loses power while its standby is asynchronous and behind (its public cable,
   which carries replication, was pulled): the cluster does not promote it, ha_status and the
   standby's own address say "No active server" with the reason, ha_promote --force brings
-  it back and the event records the risk.
+  it back and the event records the risk;
+3 a complete standby whose promotion score was lowered (PAF's monitor does that when it sees
+  a standby reconnect) and the primary lost before anything raised it: the guard on the
+  standby heals the cluster by itself.
 The lost node rejoins with ha_cluster_start every time; the lab ends as it began, with
 primary-node active and secondary-node a promotable standby.
 """
@@ -194,6 +197,37 @@ class PromotabilityTests(SimpleTestCase):
         self.assertGreater(len(everything["missing"]), 0, "the standby was not behind")
 
         self.say("  primary-node is repaired and rejoins; back to primary-node active")
+        lab.run([lab.LAB / "node", "boot", "n1"])
+        self.rejoin("n1", "pg_rewind")
+        lab.manage("n2", "ha_cluster_stop")
+        lab.wait_for("primary-node active", lambda: lab.vip_holder() == "n1", 60)
+        self.rejoin("n2")
+        self.assertEqual(lab.promoted("n1"), "n1")
+
+    def test_3_a_complete_standby_without_a_promotion_score_heals_the_cluster(self):
+        load = self.load("heal")
+        status = lab.manage("n1", "ha_status")
+        self.assertIn("Standby promotable: yes", status)
+        self.say("3 the standby's promotion score drops (as PAF's monitor sets it for a standby")
+        self.say("  it saw reconnecting) and the primary loses power before anything raises it")
+        # the guard on the primary would raise the score again within 0.5 s, and PAF's
+        # monitor there within 15 s: both are frozen until the power loss
+        for process in ("syncguard.py", "pacemaker-execd"):
+            lab.run([lab.LAB / "node", "exec", "n1", "pkill", "-STOP", "-f", process])
+        score = [lab.LAB / "node", "exec", "n2", "crm_attribute", "--type", "nodes", "--node",
+                 lab.NODES["n2"], "--name", "master-pgsqld", "--quiet"]  # fmt: skip
+        lab.run([*score, "--update", "-1000"])
+        lowered = lambda: lab.run([*score, "--query"]).strip() == "-1000"  # noqa: E731
+        lab.wait_for("the lowered score", lowered, 30)
+        t0 = time.time()
+        lab.run([lab.LAB / "node", "poweroff", "n1"])
+        self.figures["healed_s"] = load.wait_recovered(t0, time.time(), 90)
+        self.say(f"  first registration after the power loss: {self.figures['healed_s']:.2f} s")
+        self.assertEqual(lab.promoted("n2"), "n2")
+        self.assertIn("HEAL", self.guard_log("n2"))
+        result = self.check(load, "n2")
+        self.assertEqual(result["missing"], [], "acknowledged registrations lost")
+
         lab.run([lab.LAB / "node", "boot", "n1"])
         self.rejoin("n1", "pg_rewind")
         lab.manage("n2", "ha_cluster_stop")
