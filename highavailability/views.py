@@ -76,6 +76,7 @@ class HighAvailabilityHostView(HAPageMixin, TemplateView):
             stale=services.is_stale(status),
             active=active,
             standby=standby,
+            node_links=[n for n in (active, standby) if n and n.public_address],
             jobs=HAJob.objects.all()[:5],
             **kwargs,
         )

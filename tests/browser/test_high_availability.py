@@ -119,3 +119,24 @@ class HighAvailabilityBrowserTests(BrowserTestCase):
         self.page.get_by_role("link", name="Admin Workspace").first.click()
         self.page.get_by_role("heading", name="Admin Workspace").wait_for()
         self.assertEqual(self.page.locator("[data-testid=widget-high-availability]").count(), 0)
+
+    def test_widget_says_when_the_active_server_does_not_answer(self):
+        self.login("admin", "Browser-Pass-42")
+        self.page.goto(self.url("/admin/high-availability/"))
+        self.live("ha-status").wait_for()
+        self.assertFalse(self.live("ha-unreachable").is_visible())
+        self.page.evaluate("window.sameDocument = true")
+        # nobody holds the VIP: the widget's live requests get no answer at all
+        self.page.route("**/admin/high-availability/", lambda route: route.abort())
+        self.live("ha-unreachable").wait_for(state="visible", timeout=10000)
+        self.assertIn("The active server does not answer", self.live("ha-unreachable").inner_text())
+        links = self.live("ha-node-link")
+        self.assertEqual(
+            [links.nth(i).get_attribute("href").split(":")[1] for i in range(links.count())],
+            ["//169.254.100.11", "//169.254.100.12"],
+        )
+        self.screenshot("ha-unreachable")
+        # an active server answers again: the notice goes, the page was never reloaded
+        self.page.unroute("**/admin/high-availability/")
+        self.live("ha-unreachable").wait_for(state="hidden", timeout=10000)
+        self.assertTrue(self.page.evaluate("window.sameDocument === true"))
