@@ -9,7 +9,7 @@ from unittest import mock
 
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import OperationalError
 from django.template.loader import render_to_string
 from django.test import RequestFactory, SimpleTestCase, TestCase
@@ -18,6 +18,7 @@ from accounts.choices import EventCategory
 from accounts.models import Event
 from highavailability import cluster, conf, services, views
 from highavailability.choices import ClusterHealth, NodeRole
+from highavailability.management.commands import ha_cluster_stop
 from highavailability.management.commands.ha_status import Command
 
 from .support import NORMAL_XML, PRIMARY, SECONDARY, crm_mon_xml, observation
@@ -230,3 +231,29 @@ class ApplicationPlacementTests(SimpleTestCase):
     def test_nodes_running_the_application(self):
         # in the captured output the application was still starting on secondary-node
         self.assertEqual(cluster.parse_crm_mon(NORMAL_XML).app_nodes, {PRIMARY})
+
+
+class ClusterStopTests(TestCase):
+    """ha_cluster_stop on the active node never leaves the cluster without a way out."""
+
+    def stop(self, seen, *args):
+        out = io.StringIO()
+        with (
+            mock.patch.object(cluster, "ha_enabled", return_value=True),
+            mock.patch.object(cluster, "cluster_running", return_value=True),
+            mock.patch.object(cluster, "cluster_state", return_value=seen),
+            mock.patch.object(cluster, "stop_daemons") as stop_daemons,
+            mock.patch("socket.gethostname", return_value=PRIMARY),
+            mock.patch.object(ha_cluster_stop, "PROMOTABLE_WAIT_S", 0),
+        ):
+            call_command("ha_cluster_stop", *args, stdout=out)
+        return stop_daemons.called, out.getvalue()
+
+    def test_refused_while_the_standby_could_not_take_over(self):
+        with self.assertRaisesMessage(CommandError, "would leave the cluster with no active"):
+            self.stop(state(complete=(PRIMARY,)))
+
+    def test_stops_when_the_standby_is_promotable_or_forced_or_alone(self):
+        self.assertTrue(self.stop(state())[0])
+        self.assertTrue(self.stop(state(complete=(PRIMARY,)), "--force")[0])
+        self.assertTrue(self.stop(state(online=(PRIMARY,), unpromoted=None))[0])
