@@ -522,14 +522,10 @@ def promote_by_force(me: str) -> None:
     whatever the lost primary acknowledged after it stopped waiting for this node is lost.
     """
     for name, value in ((syncguard.COMPLETE_ATTR, "1"), (syncguard.SCORE_ATTR, "1000")):
-        proc = subprocess.run(
-            ["crm_attribute", "--type", "nodes", "--node", me, "--name", name, "--update", value],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        if proc.returncode != 0:
-            raise ClusterError(f"Error: could not set {name} on {me}: {proc.stderr.strip()}")
+        try:
+            syncguard.set_attribute(me, name, value)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            raise ClusterError(f"Error: could not set {name} on {me}: {exc}") from exc
 
 
 def controldata_state() -> str:

@@ -13,6 +13,7 @@ import logging
 import re
 import socket
 import subprocess
+import time
 from dataclasses import dataclass, field
 
 import psutil
@@ -289,6 +290,22 @@ def alert_no_active_server(node: str, reason: str) -> list[str]:
         recipients or [settings.DEFAULT_FROM_EMAIL],
     )
     return recipients
+
+
+def record_when_the_database_answers(write, seconds: float) -> bool:
+    """Run `write()` in a transaction as soon as a database accepts writes (after a
+    promotion the new primary takes a few seconds); False when none did within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with transaction.atomic():
+                write()
+            return True
+        except DatabaseError:
+            connection.close()
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(1)
 
 
 def record_no_active_server(node: str, reason: str, since: str) -> Event:

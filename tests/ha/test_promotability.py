@@ -91,6 +91,16 @@ class PromotabilityTests(SimpleTestCase):
             self.assertIn(text, out, f"ha_cluster_start on {node}")
         return out
 
+    def back_to_primary_node(self) -> None:
+        """primary-node (powered off) is repaired and rejoins; then it is made active again
+        and secondary-node rejoins as its promotable standby, as the lab began."""
+        lab.run([lab.LAB / "node", "boot", "n1"])
+        self.rejoin("n1", "pg_rewind")
+        lab.manage("n2", "ha_cluster_stop")
+        lab.wait_for("primary-node active", lambda: lab.vip_holder() == "n1", 60)
+        self.rejoin("n2")
+        self.assertEqual(lab.promoted("n1"), "n1")
+
     def guard_log(self, node: str) -> str:
         return lab.run([lab.LAB / "node", "exec", node, "cat", "/var/log/pacemaker/sync-guard.log"])
 
@@ -219,12 +229,7 @@ class PromotabilityTests(SimpleTestCase):
         self.assertGreater(len(everything["missing"]), 0, "the standby was not behind")
 
         self.say("  primary-node is repaired and rejoins; back to primary-node active")
-        lab.run([lab.LAB / "node", "boot", "n1"])
-        self.rejoin("n1", "pg_rewind")
-        lab.manage("n2", "ha_cluster_stop")
-        lab.wait_for("primary-node active", lambda: lab.vip_holder() == "n1", 60)
-        self.rejoin("n2")
-        self.assertEqual(lab.promoted("n1"), "n1")
+        self.back_to_primary_node()
 
     def test_3_a_complete_standby_without_a_promotion_score_heals_the_cluster(self):
         load = self.load("heal")
@@ -250,9 +255,4 @@ class PromotabilityTests(SimpleTestCase):
         result = self.check(load, "n2")
         self.assertEqual(result["missing"], [], "acknowledged registrations lost")
 
-        lab.run([lab.LAB / "node", "boot", "n1"])
-        self.rejoin("n1", "pg_rewind")
-        lab.manage("n2", "ha_cluster_stop")
-        lab.wait_for("primary-node active", lambda: lab.vip_holder() == "n1", 60)
-        self.rejoin("n2")
-        self.assertEqual(lab.promoted("n1"), "n1")
+        self.back_to_primary_node()

@@ -4,9 +4,7 @@ Run by the guard on a standby (highavailability/syncguard.py), once when the clu
 without a primary it may not promote, and once more when a primary is back (the HA event,
 which needs a writable database, is recorded then)."""
 
-import time
-
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import connections
 
 from highavailability import conf, services
 
@@ -37,16 +35,8 @@ class Command(HACommand):
         self.say(f"No active server: e-mail sent to {', '.join(recipients) or 'the log'}")
 
     def record(self, node: str, reason: str, since: str) -> None:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with transaction.atomic():
-                    services.record_no_active_server(node, reason, since)
-                self.say("No active server: recorded in the HA event log")
-                return
-            except DatabaseError:
-                connection.close()
-                if time.monotonic() > deadline:
-                    self.stderr.write("The HA event was not recorded: no database answered.")
-                    return
-                time.sleep(2)
+        write = lambda: services.record_no_active_server(node, reason, since)  # noqa: E731
+        if services.record_when_the_database_answers(write, 120):
+            self.say("No active server: recorded in the HA event log")
+        else:
+            self.stderr.write("The HA event was not recorded: no database answered.")

@@ -4,11 +4,10 @@ import socket
 import time
 
 from django.core.management.base import CommandError
-from django.db import DatabaseError, connection, transaction
 
 from accounts.choices import EventCategory, EventResult
 from accounts.services import record_event
-from highavailability import cluster, syncguard
+from highavailability import cluster, services, syncguard
 from highavailability.choices import HAJobKind
 from highavailability.services import JobReporter
 
@@ -91,26 +90,18 @@ class Command(HACommand):
 
     def record(self, me: str, wal: str, risk: str, *, lossless: bool) -> None:
         """The HA event, as soon as the new primary answers (bounded)."""
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with transaction.atomic():
-                    record_event(
-                        EventCategory.HIGH_AVAILABILITY,
-                        "forced_promotion",
-                        f"{me} promoted by the operator (ha_promote --force) with WAL up to "
-                        f"{wal}: {risk}.",
-                        result=EventResult.INFO if lossless else EventResult.FAILURE,
-                        node=me,
-                        wal=wal,
-                    )
-                self.say("Recorded in the HA event log.")
-                return
-            except DatabaseError:
-                connection.close()
-                if time.monotonic() > deadline:
-                    self.stderr.write(
-                        "The HA event could not be recorded: the database did not answer."
-                    )
-                    return
-                time.sleep(1)
+        recorded = services.record_when_the_database_answers(
+            lambda: record_event(
+                EventCategory.HIGH_AVAILABILITY,
+                "forced_promotion",
+                f"{me} promoted by the operator (ha_promote --force) with WAL up to {wal}: {risk}.",
+                result=EventResult.INFO if lossless else EventResult.FAILURE,
+                node=me,
+                wal=wal,
+            ),
+            60,
+        )
+        if recorded:
+            self.say("Recorded in the HA event log.")
+        else:
+            self.stderr.write("The HA event could not be recorded: the database did not answer.")
