@@ -1,16 +1,67 @@
-# Shared helpers for the deploy scripts (sourced, not run).
+# Shared helpers for the deploy scripts and the HA lab's (deploy/lab/lib.sh sources this
+# file; sourced, not run). Paths come from this file's own place, whoever sources it.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$ROOT/.venv"
 export SSM_VAR="${SSM_VAR:-$ROOT/var}"
 export SSM_ENV_FILE="${SSM_ENV_FILE:-$ROOT/.env}"
 PY="$VENV/bin/python"
 
-step() { printf '==> %s\n' "$*"; }
+# step: one line per stage; prefixed by the seconds elapsed since T0 (date +%s.%N) when the
+# script set T0 (the lab does), by "==>" otherwise.
+step() {
+  if [ -n "${T0:-}" ]; then
+    printf '[%6.1fs] %s\n' "$(elapsed_since "$T0")" "$*"
+  else
+    printf '==> %s\n' "$*"
+  fi
+}
 note() { printf '    %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# seconds (with fractions) since a date +%s.%N time
+elapsed_since() { echo "$(date +%s.%N) - $1" | bc; }
 
+# need_root [MESSAGE]: die unless root.
 need_root() {
-  [ "$(id -u)" = 0 ] || die "run this as root (it installs Debian packages and starts PostgreSQL as the postgres user)"
+  [ "$(id -u)" = 0 ] || die "${1:-run this as root (it installs Debian packages and starts PostgreSQL as the postgres user)}"
+}
+
+# pidfile_pid FILE [PATTERN]: print the PID a pid file names when that process lives (and,
+# with PATTERN, when its command line matches that grep pattern); fail otherwise.
+pidfile_pid() {
+  local f=$1 pattern=${2:-} pid
+  [ -s "$f" ] || return 1
+  pid=$(head -n 1 "$f" 2>/dev/null) || return 1
+  if [ -n "$pattern" ]; then
+    [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$pattern" || return 1
+  else
+    kill -0 "$pid" 2>/dev/null || return 1
+  fi
+  echo "$pid"
+}
+pidfile_alive() { pidfile_pid "$@" >/dev/null; }
+
+# stop_pidfile FILE [SECONDS [PATTERN]]: SIGTERM the process the pid file names (when it
+# matches PATTERN, see pidfile_pid), SIGKILL it when it still lives after SECONDS (default 5),
+# then remove the pid file.
+stop_pidfile() {
+  local f=$1 limit=${2:-5} pattern=${3:-} pid i
+  if pid=$(pidfile_pid "$f" "$pattern"); then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < limit * 10; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+# PostgreSQL runs as the postgres user, which must be able to reach its folders.
+make_traversable() {
+  local dir=$1
+  while [ "$dir" != / ]; do
+    if ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+      chmod o+x "$dir"
+    fi
+    dir=$(dirname "$dir")
+  done
 }
 
 manage() { "$PY" "$ROOT/manage.py" "$@"; }

@@ -1,9 +1,13 @@
 # Shared helpers of the HA lab (sourced, not executed).
-# Loads lab.env, derives names and paths, and offers: step, die, node helpers
-# (node_ns, node_pid, nx), client helpers (cx) and wait_until.
+# Sources deploy/lib.sh (step, die, need_root, pidfile_alive, stop_pidfile, elapsed_since...),
+# loads lab.env, derives names and paths, and offers: node helpers (node_ns, node_pid, nx),
+# client helpers (cx) and wait_until. step lines carry the seconds since T0 (set here when the
+# script did not).
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$LAB_DIR/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$LAB_DIR")/lib.sh"
+REPO=$ROOT
 
 # lab.env: KEY=value lines; the environment wins over the file.
 lab_load_env() {
@@ -36,14 +40,11 @@ PUBLIC_PREFIXLEN=${PUBLIC_SUBNET#*/}
 CLUSTER_PREFIXLEN=${CLUSTER_SUBNET#*/}
 # Marker outside the checkout, so a later run from another checkout finds leftovers.
 LAB_MARKER_DIR=/run/$LAB_PREFIX-lab
-VENV_PY=$REPO/.venv/bin/python
+VENV_PY=$PY
 NODES="n1 n2"
 export LAB_STATE RUN REPO POWER_SOCKET FENCE_PING_TARGET
 
 T0=${T0:-$(date +%s.%N)}
-step() { printf '[%6.1fs] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$*"; }
-die() { echo "error: $*" >&2; exit 1; }
-elapsed_since() { echo "$(date +%s.%N) - $1" | bc; }
 
 # node_var n1 NAME -> value of NODE1_NAME
 node_var() { local v="NODE${1#n}_$2"; echo "${!v}"; }
@@ -99,19 +100,6 @@ wait_until() {
     fi
     sleep 0.1
   done
-}
-
-# PID file helpers for lab processes in the root pid namespace.
-pidfile_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-stop_pidfile() {
-  local f=$1 pid
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    wait_until 5 "pid $pid to exit" bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$f"
 }
 
 # render FILE: print a template with every @KEY@ replaced by the value of $KEY.
