@@ -5,11 +5,19 @@ with these helpers; an account the user may not see is a 404, never a 403, so it
 existence does not leak.
 """
 
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .choices import AccountRole, SystemRole
-from .models import AccountMembership, LocalAccount, UserProfile
+from .choices import AccountRequestStatus, AccountRole, SystemRole
+from .models import AccountMembership, AccountRequest, LocalAccount, UserProfile
+
+ACCOUNT_TABS = [
+    ("accounts:account-list", "Accounts"),
+    ("accounts:request-list", "Account Requests"),
+    ("accounts:event-log", "Event Log"),
+]
 
 
 def system_role(user) -> SystemRole | None:
@@ -79,3 +87,35 @@ def can_manage(user, account: LocalAccount) -> bool:
 def can_synchronize(user, account: LocalAccount) -> bool:
     """May start a synchronization of the account with CSC."""
     return can_manage(user, account)
+
+
+# --- Pages -----------------------------------------------------------------------------
+
+
+class AdminPageMixin(LoginRequiredMixin):
+    """Every Admin Workspace page: login required, the admin workspace highlighted."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        is_admin = is_system_admin(self.request.user)
+        context.update(
+            workspace="admin",
+            account_tabs=ACCOUNT_TABS,
+            is_system_admin=is_admin,
+            is_system_staff=is_system_staff(self.request.user),
+            pending_requests=(
+                AccountRequest.objects.filter(status=AccountRequestStatus.PENDING).count()
+                if is_admin
+                else 0
+            ),
+        )
+        return context
+
+
+class SystemAdminRequiredMixin(AdminPageMixin):
+    """Pages for System Administrators only (403 for everyone else once logged in)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not is_system_admin(request.user):
+            raise PermissionDenied("Only a system administrator can open this page.")
+        return super().dispatch(request, *args, **kwargs)

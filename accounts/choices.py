@@ -2,28 +2,7 @@
 
 from django.db import models
 
-from ssm.choices import badge_colours
-
-
-class EventCategory(models.TextChoices):
-    """Which part of the product an event-log entry belongs to."""
-
-    ACCOUNT = "account", "Account"
-    USER = "user", "User"
-    SYNCHRONIZATION = "synchronization", "Synchronization"
-    LICENSING = "licensing", "Licensing"
-    SECURITY = "security", "Security"
-    HIGH_AVAILABILITY = "high_availability", "High Availability"
-    SYSTEM = "system", "System"
-
-
-@badge_colours({"success": "success", "failure": "danger", "info": "secondary"})
-class EventResult(models.TextChoices):
-    """Outcome of the audited action."""
-
-    SUCCESS = "success", "Success"
-    FAILURE = "failure", "Failure"
-    INFO = "info", "Info"
+from core.choices import badge_colours
 
 
 @badge_colours({"pending": "warning", "approved": "success", "rejected": "danger"})
@@ -49,37 +28,6 @@ class SyncMode(models.TextChoices):
 
     NETWORK = "network", "Network"
     MANUAL = "manual", "Manual"
-
-
-@badge_colours(
-    {
-        "queued": "secondary",
-        "running": "info",
-        "waiting": "warning",
-        "succeeded": "success",
-        "failed": "danger",
-    }
-)
-class SyncStatus(models.TextChoices):
-    """State of one synchronization job."""
-
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    WAITING = "waiting", "Waiting for Response File"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-
-    @property
-    def is_finished(self) -> bool:
-        return self in (SyncStatus.SUCCEEDED, SyncStatus.FAILED)
-
-
-class SyncTrigger(models.TextChoices):
-    """Why a synchronization ran."""
-
-    ON_DEMAND = "on_demand", "On Demand"
-    SCHEDULED = "scheduled", "Scheduled"
-    MANUAL_FILE = "manual_file", "Manual File"
 
 
 @badge_colours({"system_admin": "danger", "system_operator": "warning", "system_user": "secondary"})

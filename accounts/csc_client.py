@@ -235,16 +235,12 @@ def deregister(account, server_id) -> dict:
     )
 
 
-def sign_product_ca_csr(account, csr_pem: str, server_id=None) -> dict:
+def sign_product_ca_csr(account, csr_pem: str, server_id) -> dict:
     """Have CSC sign the server's product CA certificate request.
 
     Returns {"certificate": PEM, "chain": [PEM, ...]} where chain holds CSC's CA
     certificates (issuer first). `account` is any registered local account.
     """
-    if server_id is None:
-        from .services import satellite
-
-        server_id = satellite().server_id
     answer = _signed_call(
         account,
         server_id,

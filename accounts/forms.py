@@ -3,7 +3,9 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .choices import AccountRole, EventCategory, EventResult, SystemRole
+from core.choices import EventCategory, EventResult
+
+from .choices import AccountRole, SystemRole
 
 
 class AccountRequestForm(forms.Form):
@@ -26,18 +28,6 @@ class VirtualAccountForm(forms.Form):
 
     name = forms.CharField(max_length=100)
     description = forms.CharField(max_length=300, required=False)
-
-
-class ManualResponseForm(forms.Form):
-    """Upload CSC's sync response file."""
-
-    response_file = forms.FileField(label="Response file")
-
-    def clean_response_file(self):
-        upload = self.cleaned_data["response_file"]
-        if upload.size > 5 * 1024 * 1024:
-            raise forms.ValidationError("The response file is larger than 5 MB.")
-        return upload
 
 
 class UserCreateForm(forms.Form):

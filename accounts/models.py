@@ -1,4 +1,4 @@
-"""Models of the accounts app: local accounts, their requests, roles, synchronization, events."""
+"""Models of the accounts app: local accounts, their requests, roles and purchased licenses."""
 
 import datetime as dt
 import uuid
@@ -11,11 +11,7 @@ from .choices import (
     AccountRequestStatus,
     AccountRole,
     AccountStatus,
-    EventCategory,
-    EventResult,
     SyncMode,
-    SyncStatus,
-    SyncTrigger,
     SystemRole,
 )
 
@@ -24,42 +20,6 @@ DEFAULT_VIRTUAL_ACCOUNT_NAME = "Default"
 DEFAULT_VIRTUAL_ACCOUNT_DESCRIPTION = (
     "This is the default virtual account created during company account creation."
 )
-
-
-class Event(models.Model):
-    """One audited change: who did what, when, and with which result (the Event Log)."""
-
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
-    category = models.CharField(max_length=32, choices=EventCategory.choices)
-    action = models.CharField(max_length=64)
-    message = models.TextField()
-    result = models.CharField(
-        max_length=16, choices=EventResult.choices, default=EventResult.SUCCESS
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    username = models.CharField(max_length=150, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    account = models.ForeignKey(
-        "LocalAccount",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="events",
-        help_text="The local account the event concerns, if any.",
-    )
-
-    class Meta:
-        ordering = ["-created", "-id"]
-        indexes = [models.Index(fields=["category", "-created"])]
-
-    def __str__(self) -> str:
-        return f"{self.created:%Y-%b-%d %H:%M:%S} {self.category} {self.action}"
-
-    @property
-    def result_enum(self) -> EventResult:
-        return EventResult(self.result)
 
 
 class Satellite(models.Model):
@@ -233,51 +193,6 @@ class AccountMembership(models.Model):
     @property
     def role_enum(self) -> AccountRole:
         return AccountRole(self.role)
-
-
-class Synchronization(models.Model):
-    """One synchronization of a local account with CSC: a tracked job with progress and log."""
-
-    account = models.ForeignKey(
-        LocalAccount, on_delete=models.CASCADE, related_name="synchronizations"
-    )
-    mode = models.CharField(max_length=16, choices=SyncMode.choices, default=SyncMode.NETWORK)
-    trigger = models.CharField(
-        max_length=16, choices=SyncTrigger.choices, default=SyncTrigger.ON_DEMAND
-    )
-    status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
-    log = models.JSONField(default=list, blank=True)
-    error = models.CharField(max_length=300, blank=True)
-    nonce = models.CharField(
-        max_length=64,
-        blank=True,
-        db_index=True,
-        help_text="Pairs a sync request with its response.",
-    )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account"],
-                condition=Q(status__in=["queued", "running"]),
-                name="synchronization_one_active_per_account",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.account} {self.get_status_display()} {self.created:%Y-%b-%d %H:%M:%S}"
-
-    @property
-    def status_enum(self) -> SyncStatus:
-        return SyncStatus(self.status)
 
 
 class PurchasedLicense(models.Model):

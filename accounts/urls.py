@@ -25,26 +25,6 @@ urlpatterns = [
     path(
         "accounts/<int:pk>/delete/", views.LocalAccountDeleteView.as_view(), name="account-delete"
     ),
-    path("synchronization/", views.SynchronizationView.as_view(), name="synchronization"),
-    path(
-        "synchronization/<int:pk>/now/", views.SynchronizeNowView.as_view(), name="synchronize-now"
-    ),
-    path("synchronization/<int:pk>/mode/", views.SyncModeView.as_view(), name="sync-mode"),
-    path(
-        "synchronization/<int:pk>/request-file/",
-        views.ManualSyncRequestView.as_view(),
-        name="manual-request",
-    ),
-    path(
-        "synchronization/<int:pk>/response-file/",
-        views.ManualSyncResponseView.as_view(),
-        name="manual-response",
-    ),
-    path(
-        "synchronization/jobs/<int:pk>/",
-        views.SynchronizationDetailView.as_view(),
-        name="synchronization-detail",
-    ),
     path("users/", views.UserListView.as_view(), name="user-list"),
     path("users/<int:pk>/system-role/", views.UserSystemRoleView.as_view(), name="user-role"),
     path("access-management/", views.AccessManagementView.as_view(), name="access-management"),

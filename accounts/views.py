@@ -7,36 +7,30 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
-from django.http import Http404, HttpResponse
+from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from security.services import resynchronization_account_ids
+from core.models import Event
 
 from . import access, services
-from .choices import AccountRequestStatus, SyncMode, SyncStatus, SystemRole
+from .access import AdminPageMixin, SystemAdminRequiredMixin
+from .choices import AccountRequestStatus, SystemRole
 from .forms import (
     AccountRequestForm,
     EventFilterForm,
-    ManualResponseForm,
     MembershipForm,
     RejectForm,
     SystemRoleForm,
     UserCreateForm,
     VirtualAccountForm,
 )
-from .models import AccountMembership, AccountRequest, Event, Synchronization
+from .models import AccountMembership, AccountRequest
 
 PAGE_SIZE = 25
-ACCOUNT_TABS = [
-    ("accounts:account-list", "Accounts"),
-    ("accounts:request-list", "Account Requests"),
-    ("accounts:event-log", "Event Log"),
-]
 
 
 def _errors_to_form(form, exc: ValidationError):
@@ -50,35 +44,6 @@ def _errors_to_form(form, exc: ValidationError):
 
 def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-class AdminPageMixin(LoginRequiredMixin):
-    """Every Admin Workspace page: login required, the admin workspace highlighted."""
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        is_admin = access.is_system_admin(self.request.user)
-        context.update(
-            workspace="admin",
-            account_tabs=ACCOUNT_TABS,
-            is_system_admin=is_admin,
-            is_system_staff=access.is_system_staff(self.request.user),
-            pending_requests=(
-                AccountRequest.objects.filter(status=AccountRequestStatus.PENDING).count()
-                if is_admin
-                else 0
-            ),
-        )
-        return context
-
-
-class SystemAdminRequiredMixin(AdminPageMixin):
-    """Pages for System Administrators only (403 for everyone else once logged in)."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not access.is_system_admin(request.user):
-            raise PermissionDenied("Only a system administrator can open this page.")
-        return super().dispatch(request, *args, **kwargs)
 
 
 # --- Accounts widget ----------------------------------------------------------------------
@@ -247,146 +212,6 @@ class LocalAccountDeleteView(AdminPageMixin, TemplateView):
             return redirect("accounts:account-detail", pk=pk)
         messages.success(request, f"Account {name} deleted.")
         return redirect("accounts:account-list")
-
-
-# --- Synchronization widget ---------------------------------------------------------------
-
-
-def _sync_rows(user):
-    accounts = access.accounts_for(user).order_by("name")
-    active = Synchronization.objects.filter(
-        status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING]
-    ).order_by("-created")
-    rows = []
-    flagged = resynchronization_account_ids()  # Host Common Name changed since their last sync
-    for account in accounts.prefetch_related(Prefetch("synchronizations", active, "active_jobs")):
-        job = account.active_jobs[0] if account.active_jobs else None
-        rows.append(
-            {
-                "account": account,
-                "job": job,
-                "can_sync": access.can_synchronize(user, account),
-                "resync_required": account.pk in flagged,
-                "overdue": bool(
-                    account.synchronization_due and account.synchronization_due < timezone.now()
-                ),
-            }
-        )
-    return rows
-
-
-class SynchronizationView(AdminPageMixin, TemplateView):
-    """Synchronization widget: the table, live jobs, and manual (file) synchronization."""
-
-    template_name = "accounts/synchronization.html"
-
-    def get_template_names(self):
-        if self.request.htmx:
-            return ["accounts/_sync_table.html"]
-        return [self.template_name]
-
-    def get_context_data(self, **kwargs):
-        rows = _sync_rows(self.request.user)
-        visible = access.accounts_for(self.request.user)
-        jobs = Synchronization.objects.filter(account__in=visible).select_related("account")[:10]
-        return super().get_context_data(
-            rows=rows,
-            jobs=jobs,
-            polling=any(r["job"] for r in rows)
-            or any(j.status in (SyncStatus.QUEUED, SyncStatus.RUNNING) for j in jobs),
-            upload_form=ManualResponseForm(),
-            sync_modes=SyncMode.choices,
-            **kwargs,
-        )
-
-
-class SynchronizeNowView(LoginRequiredMixin, View):
-    """Synchronize now (network mode): queue the job."""
-
-    def post(self, request, pk):
-        account = access.get_account_or_404(request.user, pk)
-        if not access.can_synchronize(request.user, account):
-            raise PermissionDenied("You cannot synchronize this account.")
-        try:
-            job = services.request_synchronization(account, request.user)
-        except ValidationError as exc:
-            messages.error(request, exc.messages[0])
-        else:
-            messages.info(request, f"Synchronization of {account.name} started.")
-            return redirect(reverse("accounts:synchronization") + f"?job={job.pk}")
-        return redirect("accounts:synchronization")
-
-
-class SyncModeView(LoginRequiredMixin, View):
-    """Switch an account between network and manual synchronization."""
-
-    def post(self, request, pk):
-        account = access.get_account_or_404(request.user, pk)
-        mode = request.POST.get("sync_mode", "")
-        if mode not in SyncMode.values:
-            messages.error(request, "Choose Network or Manual.")
-            return redirect("accounts:synchronization")
-        services.set_sync_mode(account, mode, request.user)
-        messages.success(request, f"{account.name} synchronizes in {SyncMode(mode).label} mode.")
-        return redirect("accounts:synchronization")
-
-
-class ManualSyncRequestView(LoginRequiredMixin, View):
-    """Manual mode: download the signed sync request file."""
-
-    def post(self, request, pk):
-        account = access.get_account_or_404(request.user, pk)
-        try:
-            filename, content = services.export_manual_sync_request(account, request.user)
-        except ValidationError as exc:
-            messages.error(request, exc.messages[0])
-            return redirect("accounts:synchronization")
-        response = HttpResponse(content, content_type="application/json")
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
-
-
-class ManualSyncResponseView(LoginRequiredMixin, View):
-    """Manual mode: upload CSC's signed response file."""
-
-    def post(self, request, pk):
-        account = access.get_account_or_404(request.user, pk)
-        if not access.can_synchronize(request.user, account):
-            raise PermissionDenied("You cannot synchronize this account.")
-        form = ManualResponseForm(request.POST, request.FILES)
-        if not form.is_valid():
-            errors = [e for errs in form.errors.values() for e in errs]
-            messages.error(request, errors[0] if errors else "Choose the response file.")
-            return redirect("accounts:synchronization")
-        try:
-            services.import_manual_sync_response(
-                account, form.cleaned_data["response_file"].read(), request.user
-            )
-        except ValidationError as exc:
-            messages.error(request, exc.messages[0])
-        else:
-            messages.success(request, f"{account.name}: {services.SYNC_SUCCESS_ALERT}")
-        return redirect("accounts:synchronization")
-
-
-class SynchronizationDetailView(AdminPageMixin, TemplateView):
-    """One synchronization job with its log (polled live while it runs)."""
-
-    template_name = "accounts/sync_job.html"
-
-    def get_template_names(self):
-        if self.request.htmx:
-            return ["accounts/_sync_job.html"]
-        return [self.template_name]
-
-    def get_context_data(self, pk, **kwargs):
-        job = get_object_or_404(
-            Synchronization.objects.select_related("account").filter(
-                account__in=access.accounts_for(self.request.user)
-            ),
-            pk=pk,
-        )
-        return super().get_context_data(job=job, **kwargs)
 
 
 # --- Users widget -------------------------------------------------------------------------

@@ -24,10 +24,11 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.choices import EventCategory, EventResult, SystemRole
-from accounts.models import Event
-from accounts.services import record_event
-from ssm.context_processors import product_version
+from accounts.choices import SystemRole
+from core.choices import EventCategory, EventResult
+from core.context_processors import product_version
+from core.models import Event
+from core.services import record_event
 
 from . import cluster
 from .choices import (

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from ssm.choices import badge_colours
+from core.choices import badge_colours
 
 
 @badge_colours(

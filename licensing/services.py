@@ -15,11 +15,12 @@ import psycopg
 from cryptography import x509
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.choices import EventCategory, EventResult
 from accounts.models import LocalAccount, VirtualAccount
-from accounts.services import record_event
+from core.choices import EventCategory, EventResult
+from core.services import record_event
 
 from . import pki
 from .catalog import license_info
@@ -28,6 +29,7 @@ from .envelope import CLOCK_SKEW_SECONDS, EnvelopeError, Message
 from .models import (
     ApiAccessToken,
     ApiClient,
+    LicenseCounter,
     LicenseUsage,
     ProductCA,
     ProductInstance,
@@ -803,6 +805,36 @@ def license_rows(virtual_account) -> list[dict]:
         row["balance"] = row["purchased"] - row["in_use"] + row["substitution"]
         row["alert"] = "Insufficient Licenses" if row["balance"] < 0 else ""
     return sorted(rows.values(), key=lambda r: r["name"].lower())
+
+
+def sync_report(account: LocalAccount) -> dict:
+    """What a synchronization uploads for a local account: its registered product instances
+    and the In Use count of each license, summed over its virtual accounts."""
+    instances = [
+        {
+            "name": pi.name,
+            "product_type": pi.product_type,
+            "udi_pid": pi.udi_pid,
+            "udi_sn": pi.udi_sn,
+            "virtual_account": pi.virtual_account.name,
+            "last_contact": pi.last_contact.isoformat(),
+        }
+        for pi in ProductInstance.objects.filter(
+            virtual_account__account=account, status=InstanceStatus.REGISTERED
+        )
+        .select_related("virtual_account")
+        .order_by("virtual_account__name", "name", "pk")
+    ]
+    usage = (
+        LicenseCounter.objects.filter(virtual_account__account=account)
+        .values("tag")
+        .annotate(count=Sum("in_use"))
+        .order_by("tag")
+    )
+    return {
+        "product_instances": instances,
+        "usage": [{"tag": row["tag"], "count": int(row["count"])} for row in usage],
+    }
 
 
 def recount_licenses(virtual_account) -> int:

@@ -14,7 +14,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts import access
-from accounts.models import Event
+from core.models import Event
 from security.services import product_urls
 
 from . import services

@@ -21,9 +21,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.choices import AccountStatus, EventCategory, EventResult
+from accounts.choices import AccountStatus
 from accounts.models import LocalAccount
-from accounts.services import record_event
+from core.choices import EventCategory, EventResult
+from core.services import record_event
 
 from .models import (
     BrowserCertificateRequest,
@@ -227,7 +228,7 @@ def _public_key_id(public_key) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def _common_name(name: x509.Name) -> str:
+def common_name(name: x509.Name) -> str:
     values = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(values[0].value) if values else ""
 
@@ -246,10 +247,10 @@ def describe_certificate(cert: x509.Certificate) -> dict:
     """What the pages show of a certificate."""
     now = dt.datetime.now(dt.UTC)
     return {
-        "common_name": _common_name(cert.subject),
+        "common_name": common_name(cert.subject),
         "subject": cert.subject.rfc4514_string(),
         "issuer": cert.issuer.rfc4514_string(),
-        "issuer_common_name": _common_name(cert.issuer),
+        "issuer_common_name": common_name(cert.issuer),
         "subject_alternative_names": _sans(cert),
         "not_before": cert.not_valid_before_utc,
         "not_after": cert.not_valid_after_utc,
@@ -361,7 +362,7 @@ def _general_name(value: str):
         return x509.DNSName(value)
 
 
-def _load_certificates(pem, what: str) -> list[x509.Certificate]:
+def load_certificates(pem, what: str) -> list[x509.Certificate]:
     data = pem.encode() if isinstance(pem, str) else (pem or b"")
     if not data.strip():
         return []
@@ -462,11 +463,11 @@ def install_browser_certificate(certificate_pem, chain_pem="", *, by_user=None) 
     and lead through the chain to a root. The files are replaced atomically and the web
     server is asked to reload; connections in progress are not dropped.
     """
-    certs = _load_certificates(certificate_pem, "certificate")
+    certs = load_certificates(certificate_pem, "certificate")
     if not certs:
         raise ValidationError("Upload the signed certificate (PEM).")
     cert, extra = certs[0], certs[1:]
-    chain = extra + _load_certificates(chain_pem, "certificate chain")
+    chain = extra + load_certificates(chain_pem, "certificate chain")
     key_pem, pending = _matching_key(cert)
     path = verify_chain(cert, chain)
     cert_path, key_path = browser_certificate_paths()
@@ -552,7 +553,7 @@ def _store_ca_certificate(cert: x509.Certificate, *, by_user=None, quiet=False) 
 
 def add_ca_certificate(pem, *, by_user=None) -> list[CACertificate]:
     """Trust the CA certificate(s) in this PEM text."""
-    certs = _load_certificates(pem, "CA certificate")
+    certs = load_certificates(pem, "CA certificate")
     if not certs:
         raise ValidationError("Paste or upload a CA certificate (PEM).")
     for cert in certs:
@@ -631,40 +632,8 @@ def resynchronization_refusal(account_id: int) -> RegistrationRefused:
     )
 
 
-def product_certificate_csr() -> str:
-    """A CSR for the product CA's key, for the current Host Common Name (CSC signs it)."""
-    from licensing import services as licensing  # licensing builds on this module
-
-    return licensing.product_ca_csr(host_common_name())
-
-
-def install_product_certificate(account, certificate_pem: str, chain_pem: str = "") -> None:
-    """Install the product certificate CSC re-issued for the Host Common Name; clear the flag."""
-    from licensing import services as licensing
-
-    name = host_common_name()
-    certs = _load_certificates(certificate_pem, "product certificate")
-    if len(certs) != 1:
-        raise ValidationError(
-            "Expected exactly one product certificate from Cisco Software Central."
-        )
-    issued_for = _common_name(certs[0].subject)
-    if not issued_for.endswith(name):
-        raise ValidationError(
-            f"The product certificate is issued for “{issued_for}”, not for the Host Common "
-            f"Name {name}."
-        )
-    with transaction.atomic():
-        try:
-            licensing.install_product_ca_certificate(
-                certificate_pem, chain_pem, host_common_name=name
-            )
-        except ValueError as exc:
-            raise ValidationError(f"The product certificate was refused: {exc}") from None
-        _clear_resynchronization(account, name)
-
-
-def _clear_resynchronization(account, name: str) -> None:
+def clear_resynchronization(account, name: str) -> None:
+    """The account synchronized for the Host Common Name `name`: its flag goes, with an event."""
     deleted, _ = ResynchronizationRequired.objects.filter(account=account).delete()
     if deleted:
         record_event(
@@ -674,26 +643,6 @@ def _clear_resynchronization(account, name: str) -> None:
             f"the Host Common Name {name}.",
             account=account,
         )
-
-
-def resynchronize_product_certificate(account) -> bool:
-    """During a network synchronization: have CSC re-issue the product certificate if needed.
-
-    Sends a CSR for the current Host Common Name when the product certificate is issued
-    for another name, installs CSC's answer, and clears the account's flag. Returns True
-    when a new certificate was installed.
-    """
-    from accounts import csc_client
-    from licensing import services as licensing
-
-    name = host_common_name()
-    if licensing.product_ca().host_common_name == name:
-        with transaction.atomic():
-            _clear_resynchronization(account, name)
-        return False
-    signed = csc_client.sign_product_ca_csr(account, product_certificate_csr())
-    install_product_certificate(account, signed["certificate"], "".join(signed["chain"]))
-    return True
 
 
 def _host_only(host: str) -> str:

@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
 
 from accounts.access import is_system_admin
-from accounts.choices import EventCategory
-from accounts.models import Event
+from core.choices import EventCategory
+from core.models import Event
 
 from . import services
 from .forms import (

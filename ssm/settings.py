@@ -57,10 +57,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
-    "ssm",
+    "core",
+    "administration",
     "accounts",
     "licensing",
     "security",
+    "synchronization",
     "highavailability",
 ]
 
@@ -92,7 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "ssm.context_processors.product",
+                "core.context_processors.product",
             ],
         },
     },
@@ -235,7 +237,7 @@ if not 0.5 <= HA_COLLECT_INTERVAL <= 60:
 CELERY_BEAT_SCHEDULE: dict = {
     # Network-mode accounts synchronize with CSC when 30 days have passed (checked hourly).
     "queue-due-synchronizations": {
-        "task": "accounts.queue_due_synchronizations",
+        "task": "synchronization.queue_due_synchronizations",
         "schedule": env.float("SYNC_CHECK_INTERVAL", default=3600.0),
     },
     # Products' used nonces are kept only as long as their timestamps are acceptable.
@@ -250,7 +252,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # Settings → Email's SMTP server; without one, e-mails are written to the log.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="ssm.mail.EmailBackend")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="core.mail.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ssm-onprem@localhost")
 
 # The mock Cisco Software Central, reached over HTTPS only.

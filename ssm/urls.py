@@ -6,12 +6,11 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from administration import views
 from licensing import gateway
 from licensing import views as licensing_views
 from licensing.api import views as licensing_api_views
 from security import views as security_views
-
-from . import views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin-workspace"), name="home"),
@@ -34,6 +33,7 @@ urlpatterns = [
     path("admin/api-toolkit/", licensing_views.ApiToolkitView.as_view(), name="api-toolkit"),
     path("admin/security/", include("security.urls")),
     path("admin/", include("accounts.urls")),
+    path("admin/synchronization/", include("synchronization.urls")),
     path("admin/high-availability/", include("highavailability.urls")),
     path("smart-licensing/", include("licensing.urls")),
     path("Transportgateway/services/DeviceRequestHandler", gateway.device_request),
@@ -43,6 +43,7 @@ urlpatterns = [
     path("api/v1/", include("licensing.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("security.api.urls")),
+    path("api/v1/", include("synchronization.api.urls")),
     path("api/v1/", include("highavailability.api.urls")),
     path("django-admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -51,7 +52,7 @@ urlpatterns = [
         "api/docs/",
         login_required(
             SpectacularSwaggerSplitView.as_view(
-                url_name="api-schema", template_name="ssm/api_docs.html"
+                url_name="api-schema", template_name="api_docs.html"
             )
         ),
         name="api-docs",

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from ..models import AccountRequest, LocalAccount, Synchronization
+from ..models import AccountRequest, LocalAccount
 
 
 class LocalAccountSerializer(serializers.ModelSerializer):
@@ -73,27 +73,3 @@ class RejectSerializer(serializers.Serializer):
     """The reason for a rejection."""
 
     reason = serializers.CharField(max_length=2000)
-
-
-class SynchronizationSerializer(serializers.ModelSerializer):
-    """A synchronization job with its progress and log."""
-
-    account_name = serializers.CharField(source="account.name", read_only=True)
-
-    class Meta:
-        model = Synchronization
-        fields = [
-            "id",
-            "account",
-            "account_name",
-            "mode",
-            "trigger",
-            "status",
-            "progress",
-            "error",
-            "log",
-            "created",
-            "started",
-            "finished",
-        ]
-        read_only_fields = fields

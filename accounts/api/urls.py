@@ -10,6 +10,5 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("local-accounts", views.LocalAccountViewSet, basename="local-account")
 router.register("account-requests", views.AccountRequestViewSet, basename="account-request")
-router.register("synchronizations", views.SynchronizationViewSet, basename="synchronization")
 
 urlpatterns = router.urls

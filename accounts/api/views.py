@@ -1,19 +1,18 @@
-"""The accounts API: local accounts, account requests and synchronizations, scoped per user."""
+"""The accounts API: local accounts and account requests, scoped per user."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from .. import access, services
-from ..models import AccountRequest, LocalAccount, Synchronization
+from ..models import AccountRequest, LocalAccount
 from .serializers import (
     AccountRequestSerializer,
     LocalAccountSerializer,
     RejectSerializer,
-    SynchronizationSerializer,
 )
 
 
@@ -46,19 +45,6 @@ class LocalAccountViewSet(
             services.delete_local_account(instance, self.request.user)
         except DjangoValidationError as exc:
             raise _as_drf(exc) from None
-
-    @extend_schema(request=None, responses={202: SynchronizationSerializer})
-    @action(detail=True, methods=["post"])
-    def synchronize(self, request, pk=None):
-        """Queue a network synchronization; answers the job (202)."""
-        account = self.get_object()
-        if not access.can_synchronize(request.user, account):
-            raise PermissionDenied("Your role in this account does not allow synchronization.")
-        try:
-            job = services.request_synchronization(account, request.user)
-        except DjangoValidationError as exc:
-            raise _as_drf(exc) from None
-        return Response(SynchronizationSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 class AccountRequestViewSet(
@@ -115,15 +101,3 @@ class AccountRequestViewSet(
             raise _as_drf(exc) from None
         account_request.refresh_from_db()
         return Response(AccountRequestSerializer(account_request).data)
-
-
-class SynchronizationViewSet(viewsets.ReadOnlyModelViewSet):
-    """Synchronization jobs of the caller's accounts."""
-
-    serializer_class = SynchronizationSerializer
-    queryset = Synchronization.objects.none()
-
-    def get_queryset(self):
-        return Synchronization.objects.filter(
-            account__in=access.accounts_for(self.request.user)
-        ).select_related("account")

@@ -4,7 +4,8 @@ from django.test import TestCase
 from rest_framework.test import APIClient
 
 from accounts.choices import AccountRequestStatus
-from accounts.models import AccountRequest, Synchronization
+from accounts.models import AccountRequest
+from synchronization.models import Synchronization
 from tests.accounts.helpers import CscPersonasMixin
 from tests.support.personas import PersonaTestCase
 

@@ -14,38 +14,30 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import TestCase
 
 from accounts import csc_client
-from accounts.choices import (
-    AccountRequestStatus,
-    AccountRole,
-    AccountStatus,
-    EventResult,
-    SyncStatus,
-    SystemRole,
-)
-from accounts.models import (
-    AccountMembership,
-    AccountRequest,
-    Event,
-    LocalAccount,
-    PurchasedLicense,
-    Synchronization,
-)
+from accounts.choices import AccountRequestStatus, AccountRole, AccountStatus, SystemRole
+from accounts.models import AccountMembership, AccountRequest, LocalAccount, PurchasedLicense
 from accounts.services import (
-    SYNC_SUCCESS_ALERT,
     approve_account_request,
     create_account_request,
     create_user,
     create_virtual_account,
     delete_local_account,
-    export_manual_sync_request,
-    import_manual_sync_response,
     reject_account_request,
     remove_account_role,
-    request_synchronization,
-    run_synchronization,
     satellite,
     set_account_role,
     set_system_role,
+)
+from core.choices import EventResult
+from core.models import Event
+from synchronization.choices import SyncStatus
+from synchronization.models import Synchronization
+from synchronization.services import (
+    SYNC_SUCCESS_ALERT,
+    export_manual_sync_request,
+    import_manual_sync_response,
+    request_synchronization,
+    run_synchronization,
 )
 from tests.accounts.helpers import CscPersonasMixin
 from tests.support.personas import PersonaTestCase
@@ -360,7 +352,7 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
 
     def test_manual_mode_accounts_are_not_scheduled(self):
         from accounts.choices import SyncMode
-        from accounts.services import due_accounts, set_sync_mode
+        from synchronization.services import due_accounts, set_sync_mode
 
         account = self.registered_account()
         self.assertIn(account, due_accounts())
@@ -435,7 +427,7 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
             .sign(key, hashes.SHA256())
         )
         pem = csr.public_bytes(serialization.Encoding.PEM).decode()
-        answer = csc_client.sign_product_ca_csr(account, pem)
+        answer = csc_client.sign_product_ca_csr(account, pem, satellite().server_id)
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "cert.pem").write_text(answer["certificate"])
             Path(tmp, "chain.pem").write_text("".join(answer["chain"]))
@@ -456,7 +448,7 @@ class SynchronizationTests(CscPersonasMixin, TestCase):
         self.assertIn("CA:TRUE, pathlen:0", text)
         self.assertIn("SSM Product CA", text)
         with self.assertRaisesMessage(csc_client.CscRefused, "not a PEM-encoded"):
-            csc_client.sign_product_ca_csr(account, "garbage")
+            csc_client.sign_product_ca_csr(account, "garbage", satellite().server_id)
 
     def test_sync_after_a_host_common_name_change_reissues_the_product_certificate(self):
         from licensing.services import product_ca

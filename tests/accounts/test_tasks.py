@@ -4,10 +4,12 @@ import time
 
 from django.test import TransactionTestCase
 
-from accounts.choices import SyncStatus, SyncTrigger
-from accounts.models import Event, LocalAccount, PurchasedLicense, Synchronization
-from accounts.services import SYNC_SUCCESS_ALERT, request_synchronization
-from accounts.tasks import queue_due_synchronizations_task, run_synchronization_task
+from accounts.models import LocalAccount, PurchasedLicense
+from core.models import Event
+from synchronization.choices import SyncStatus, SyncTrigger
+from synchronization.models import Synchronization
+from synchronization.services import SYNC_SUCCESS_ALERT, request_synchronization
+from synchronization.tasks import queue_due_synchronizations_task, run_synchronization_task
 from tests.accounts.helpers import CscMixin
 from tests.support.celery_worker import CeleryWorker
 from tests.support.personas import build_personas

@@ -4,9 +4,11 @@ from django.core import mail
 from django.test import TestCase
 from django.urls import reverse
 
-from accounts.choices import AccountRequestStatus, AccountRole, EventCategory, SystemRole
-from accounts.models import AccountMembership, AccountRequest, Event, LocalAccount
-from accounts.services import record_event
+from accounts.choices import AccountRequestStatus, AccountRole, SystemRole
+from accounts.models import AccountMembership, AccountRequest, LocalAccount
+from core.choices import EventCategory
+from core.models import Event
+from core.services import record_event
 from tests.accounts.helpers import CscPersonasMixin
 from tests.support.personas import PersonaTestCase
 
@@ -20,8 +22,13 @@ NEW_ACCOUNT = {
 
 class AccountPagesTests(PersonaTestCase):
     def test_login_required(self):
-        for name in ("account-list", "synchronization", "user-list", "event-log"):
-            response = self.client.get(reverse(f"accounts:{name}"))
+        for name in (
+            "accounts:account-list",
+            "synchronization:synchronization",
+            "accounts:user-list",
+            "accounts:event-log",
+        ):
+            response = self.client.get(reverse(name))
             self.assertEqual(response.status_code, 302, name)
             self.assertIn("/login/", response["Location"])
 
@@ -46,10 +53,10 @@ class AccountPagesTests(PersonaTestCase):
             (reverse("accounts:account-detail", args=[a]), "get"),
             (reverse("accounts:account-detail", args=[a]), "post"),
             (reverse("accounts:account-delete", args=[a]), "get"),
-            (reverse("accounts:synchronize-now", args=[a]), "post"),
-            (reverse("accounts:manual-request", args=[a]), "post"),
-            (reverse("accounts:sync-mode", args=[a]), "post"),
-            (reverse("accounts:manual-response", args=[a]), "post"),
+            (reverse("synchronization:synchronize-now", args=[a]), "post"),
+            (reverse("synchronization:manual-request", args=[a]), "post"),
+            (reverse("synchronization:sync-mode", args=[a]), "post"),
+            (reverse("synchronization:manual-response", args=[a]), "post"),
             (reverse("accounts:access-management") + f"?account={a}", "get"),
         ]:
             if method == "post":
@@ -69,7 +76,7 @@ class AccountPagesTests(PersonaTestCase):
         self.assertEqual(self.account_a.virtual_accounts.count(), 1)
         self.assertEqual(
             self.client.post(
-                reverse("accounts:synchronize-now", args=[self.account_a.pk])
+                reverse("synchronization:synchronize-now", args=[self.account_a.pk])
             ).status_code,
             403,
         )
@@ -225,7 +232,7 @@ class AccountPagesTests(PersonaTestCase):
 
     def test_synchronization_page(self):
         self.login(self.bob)
-        page = self.client.get(reverse("accounts:synchronization"))
+        page = self.client.get(reverse("synchronization:synchronization"))
         for column in (
             "Name",
             "Satellite Name",
@@ -237,27 +244,32 @@ class AccountPagesTests(PersonaTestCase):
         self.assertContains(page, 'data-account="AccountB"')
         self.assertNotContains(page, 'data-account="AccountA"')
         partial = self.client.get(
-            reverse("accounts:synchronization"), headers={"HX-Request": "true"}
+            reverse("synchronization:synchronization"), headers={"HX-Request": "true"}
         )
         self.assertContains(partial, 'id="sync-live"')
         self.assertNotContains(partial, "<html")
         self.assertEqual(
             self.client.post(
-                reverse("accounts:synchronize-now", args=[self.account_b.pk])
+                reverse("synchronization:synchronize-now", args=[self.account_b.pk])
             ).status_code,
             403,
         )
         self.login(self.alice)
         response = self.client.post(
-            reverse("accounts:synchronize-now", args=[self.account_a.pk]), follow=True
+            reverse("synchronization:synchronize-now", args=[self.account_a.pk]), follow=True
         )
         self.assertContains(response, "not registered with Cisco Software Central")
 
     def test_workspace_tiles_link_to_the_widgets(self):
         self.login(self.admin)
         page = self.client.get(reverse("admin-workspace"))
-        for name in ("account-list", "synchronization", "user-list", "access-management"):
-            self.assertContains(page, reverse(f"accounts:{name}"))
+        for name in (
+            "accounts:account-list",
+            "synchronization:synchronization",
+            "accounts:user-list",
+            "accounts:access-management",
+        ):
+            self.assertContains(page, reverse(name))
 
 
 class ApproveFromThePageTests(CscPersonasMixin, TestCase):

@@ -29,13 +29,13 @@ from .test_scenarios import CHECK, SEED
 FIGURES = lab.STATE / "run" / "promotability-figures.json"
 NO_ACTIVE_EVENT = """
 import json
-from accounts.models import Event
+from core.models import Event
 event = Event.objects.filter(action="no_active_server").order_by("-id").first() or Event()
 print("RESULT", json.dumps({"message": event.message}))
 """
 FORCED_EVENT = """
 import json
-from accounts.models import Event
+from core.models import Event
 event = Event.objects.filter(action="forced_promotion").order_by("-id").first() or Event()
 print("RESULT", json.dumps({"message": event.message, "result": event.result}))
 """

@@ -14,8 +14,8 @@ from django.db import OperationalError
 from django.template.loader import render_to_string
 from django.test import RequestFactory, SimpleTestCase, TestCase
 
-from accounts.choices import EventCategory
-from accounts.models import Event
+from core.choices import EventCategory
+from core.models import Event
 from highavailability import cluster, conf, services, views
 from highavailability.choices import ClusterHealth, NodeRole
 from highavailability.management.commands import ha_cluster_stop

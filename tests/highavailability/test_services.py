@@ -12,8 +12,8 @@ from django.db import connection
 from django.test import SimpleTestCase, TestCase, TransactionTestCase
 from django.utils import timezone
 
-from accounts.choices import EventCategory
-from accounts.models import Event
+from core.choices import EventCategory
+from core.models import Event
 from highavailability import cluster, conf, services
 from highavailability.choices import (
     ClusterHealth,

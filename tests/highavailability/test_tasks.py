@@ -10,7 +10,7 @@ import psutil
 from django.conf import settings
 from django.test import SimpleTestCase, TransactionTestCase
 
-from accounts.models import Event
+from core.models import Event
 from highavailability import services
 from highavailability.models import Node
 from highavailability.tasks import collect_cluster_state_task

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.test import Client as DjangoClient
 from django.test import TestCase
 
-from accounts.models import Event
+from core.models import Event
 from licensing.models import LicenseCounter, ProductInstance, UsedNonce
 from licensing.simulator import Device, GatewayRefused
 from tests.support.personas import make_account

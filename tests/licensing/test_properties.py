@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from accounts.models import Event
+from core.models import Event
 from licensing import pki, services
 from licensing.envelope import UDI_RE, EnvelopeError, parse
 from licensing.models import LicenseCounter, LicenseUsage, ProductInstance, RumReport, UsedNonce

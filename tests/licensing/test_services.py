@@ -11,7 +11,8 @@ from cryptography import x509
 from django.db import connection
 from django.test import TestCase, TransactionTestCase
 
-from accounts.models import Event, VirtualAccount
+from accounts.models import VirtualAccount
+from core.models import Event
 from licensing import pki, services
 from licensing.models import LicenseCounter, ProductCA, ProductInstance, RumReport
 from licensing.simulator import Device, GatewayRefused

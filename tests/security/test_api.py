@@ -2,7 +2,7 @@
 
 from django.test import TestCase, override_settings
 
-from accounts.models import Event
+from core.models import Event
 from security import services
 from tests.support.personas import build_personas
 

@@ -13,9 +13,10 @@ from pathlib import Path
 from django.conf import settings
 from django.test import Client, TestCase, override_settings
 
-from accounts.models import AccountRequest, Synchronization
+from accounts.models import AccountRequest
 from licensing import services as licensing
 from security import services
+from synchronization.models import Synchronization
 from tests.support.personas import build_personas
 
 from .pki import TestCA, pem
@@ -69,12 +70,12 @@ DESIGNED = {
     "accounts:event-log": ("login", "ok", "ok", "ok", "ok", "ok"),
     "accounts:account-detail": ("login", "ok", "ok", "ok", "ok", "404"),
     "accounts:account-delete": ("login", "ok", "deny", "deny", "deny", "404"),
-    "accounts:synchronization": ("login", "ok", "ok", "ok", "ok", "ok"),
-    "accounts:synchronize-now": ("login", "405", "405", "405", "405", "405"),
-    "accounts:manual-request": ("login", "405", "405", "405", "405", "405"),
-    "accounts:manual-response": ("login", "405", "405", "405", "405", "405"),
-    "accounts:sync-mode": ("login", "405", "405", "405", "405", "405"),
-    "accounts:synchronization-detail": ("login", "ok", "ok", "ok", "ok", "404"),
+    "synchronization:synchronization": ("login", "ok", "ok", "ok", "ok", "ok"),
+    "synchronization:synchronize-now": ("login", "405", "405", "405", "405", "405"),
+    "synchronization:manual-request": ("login", "405", "405", "405", "405", "405"),
+    "synchronization:manual-response": ("login", "405", "405", "405", "405", "405"),
+    "synchronization:sync-mode": ("login", "405", "405", "405", "405", "405"),
+    "synchronization:synchronization-detail": ("login", "ok", "ok", "ok", "ok", "404"),
     "accounts:user-list": ("login", "ok", "deny", "deny", "deny", "deny"),
     "accounts:user-role": ("login", "405", "405", "405", "405", "405"),
     "accounts:access-management": ("login", "ok", "ok", "ok", "deny", "404"),
@@ -100,13 +101,13 @@ DESIGNED = {
     # Accounts API: lists are scoped (B's user sees only B: checked on the body below).
     "accounts-api:local-account-list": ("deny", "ok", "ok", "ok", "ok", "ok"),
     "accounts-api:local-account-detail": ("deny", "ok", "ok", "ok", "ok", "404"),
-    "accounts-api:local-account-synchronize": ("deny", "405", "405", "405", "405", "405"),
+    "synchronization-api:local-account-synchronize": ("deny", "405", "405", "405", "405", "405"),
     "accounts-api:account-request-list": ("deny", "ok", "ok", "ok", "ok", "ok"),
     "accounts-api:account-request-detail": ("deny", "ok", "404", "ok", "404", "404"),
     "accounts-api:account-request-approve": ("deny", "405", "405", "405", "405", "405"),
     "accounts-api:account-request-reject": ("deny", "405", "405", "405", "405", "405"),
-    "accounts-api:synchronization-list": ("deny", "ok", "ok", "ok", "ok", "ok"),
-    "accounts-api:synchronization-detail": ("deny", "ok", "ok", "ok", "ok", "404"),
+    "synchronization-api:synchronization-list": ("deny", "ok", "ok", "ok", "ok", "ok"),
+    "synchronization-api:synchronization-detail": ("deny", "ok", "ok", "ok", "ok", "404"),
     # Security API: system administrators only.
     "security-api:host-common-name": ("deny", "ok", "deny", "deny", "deny", "deny"),
     "security-api:browser-certificate": ("deny", "ok", "deny", "deny", "deny", "deny"),
@@ -160,11 +161,11 @@ class AuthorizationMatrixTests(TestCase):
         cls.sample_arguments = {
             "accounts:request-approve": {"pk": cls.request_row.pk},
             "accounts:request-reject": {"pk": cls.request_row.pk},
-            "accounts:synchronization-detail": {"pk": cls.sync_row.pk},
+            "synchronization:synchronization-detail": {"pk": cls.sync_row.pk},
             "accounts-api:account-request-detail": {"pk": cls.request_row.pk},
             "accounts-api:account-request-approve": {"pk": cls.request_row.pk},
             "accounts-api:account-request-reject": {"pk": cls.request_row.pk},
-            "accounts-api:synchronization-detail": {"pk": cls.sync_row.pk},
+            "synchronization-api:synchronization-detail": {"pk": cls.sync_row.pk},
             "accounts:user-role": {"pk": cls.victor.pk},
             "licensing:token-revoke": {"pk": cls.token.pk},
             "licensing:report-download": {"kind": "licenses"},
@@ -259,7 +260,7 @@ class AuthorizationMatrixTests(TestCase):
 
     def test_post_matrix_no_one_changes_what_they_may_not(self):
         """POST by anonymous, by A's viewer and by B's user to every route changes nothing of A."""
-        from accounts.models import Event
+        from core.models import Event
 
         before = Event.objects.count()
         for route in all_routes():

@@ -10,7 +10,7 @@ from cryptography import x509
 from django.core.exceptions import ValidationError
 from django.test import TestCase, override_settings
 
-from accounts.models import Event
+from core.models import Event
 from security import services
 from security.models import BrowserCertificateRequest, CACertificate
 

@@ -5,7 +5,7 @@ import io
 from django.core.management import CommandError, call_command
 from django.test import TestCase, override_settings
 
-from accounts.models import Event
+from core.models import Event
 from tests.support.personas import build_personas
 
 

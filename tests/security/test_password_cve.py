@@ -12,7 +12,7 @@ import logging
 from django.contrib.auth import get_user_model
 from django.test import Client, TestCase
 
-from accounts.models import Event
+from core.models import Event
 from tests.support.personas import build_personas
 
 from .urlwalk import all_routes, sample_url, uid

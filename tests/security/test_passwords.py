@@ -10,7 +10,7 @@ from django.test import TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Event
+from core.models import Event
 from security import services
 from security.models import PasswordHistory
 from tests.support.personas import PASSWORD, build_personas

@@ -3,11 +3,11 @@
 from cryptography import x509
 from django.test import TestCase, override_settings
 
-from accounts.choices import SyncStatus
-from accounts.models import Event
-from accounts.services import request_synchronization, run_synchronization
+from core.models import Event
 from licensing import services as licensing
 from security import services
+from synchronization.choices import SyncStatus
+from synchronization.services import request_synchronization, run_synchronization
 from tests.accounts.helpers import CscPersonasMixin
 
 from .logcapture import all_logs

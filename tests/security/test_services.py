@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.test import TestCase, override_settings
 
-from accounts.models import Event
+from core.models import Event
 from security import services
 from security.models import HostCommonName
 
@@ -127,7 +127,7 @@ class HostCommonNameChangeTests(TestCase):
             refused.exception.message,
         )
         # After the account's flag is cleared, the new name is accepted.
-        services._clear_resynchronization(self.account_a, "ssm.example.com")
+        services.clear_resynchronization(self.account_a, "ssm.example.com")
         services.check_registration_name("ssm.example.com", self.account_a)
         with self.assertRaises(services.RegistrationRefused):
             services.check_registration_name("ssm.example.com", self.account_b)
@@ -159,7 +159,7 @@ class GatewayRegistrationTests(TestCase):
         services.set_host_common_name("old.example.com", by_user=self.admin)
         services.set_host_common_name("new.example.com", by_user=self.admin)
         licensing.product_ca()
-        services._clear_resynchronization(self.account_a, "new.example.com")
+        services.clear_resynchronization(self.account_a, "new.example.com")
         token = token_for(self.account_a.default_virtual_account).token
         path = "/Transportgateway/services/DeviceRequestHandler"
         client = DjangoClient()
@@ -184,7 +184,7 @@ class GatewayRegistrationTests(TestCase):
 
         services.set_host_common_name("ssm.example.com", by_user=self.admin)
         licensing.product_ca()  # issued for the new name already (first use after the change)
-        services._clear_resynchronization(self.account_b, "ssm.example.com")
+        services.clear_resynchronization(self.account_b, "ssm.example.com")
         client = gateway_client()
         with self.assertRaises(GatewayRefused) as refused:
             client.register(

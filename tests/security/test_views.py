@@ -6,7 +6,7 @@ from pathlib import Path
 from django.test import TestCase, override_settings
 from django.urls import reverse
 
-from accounts.models import Event
+from core.models import Event
 from security import services
 from tests.support.personas import build_personas
 

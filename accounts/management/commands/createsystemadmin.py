@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.choices import EventCategory
-from accounts.services import record_event
+from core.choices import EventCategory
+from core.services import record_event
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ import time
 
 from django.core.management.base import CommandError
 
-from accounts.choices import EventCategory, EventResult
-from accounts.services import record_event
+from core.choices import EventCategory, EventResult
+from core.services import record_event
 from highavailability import cluster, services, syncguard
 from highavailability.choices import HAJobKind
 from highavailability.services import JobReporter

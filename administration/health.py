@@ -1,0 +1,88 @@
+"""System Health figures read from the machine, and the server's log files (Support Center)."""
+
+import datetime as dt
+import socket
+import time
+from pathlib import Path
+
+import psutil
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core.cache import cache
+from django.utils import timezone
+
+from core.context_processors import product_version
+
+_RATE_KEY = "support-center:net-sample"
+
+
+def _interface_rates() -> list[dict]:
+    """Receive/transmit rates per interface since the previous sample (kept in the cache)."""
+    now = time.monotonic()
+    counters = {
+        name: (c.bytes_recv, c.bytes_sent)
+        for name, c in psutil.net_io_counters(pernic=True).items()
+    }
+    previous = cache.get(_RATE_KEY)
+    cache.set(_RATE_KEY, (now, counters), 600)
+    rows = []
+    for name, (rx, tx) in sorted(counters.items()):
+        rx_rate = tx_rate = None
+        if previous and name in previous[1] and now > previous[0]:
+            elapsed = now - previous[0]
+            rx_rate = max(rx - previous[1][name][0], 0) / elapsed
+            tx_rate = max(tx - previous[1][name][1], 0) / elapsed
+        rows.append({"name": name, "rx_rate": rx_rate, "tx_rate": tx_rate})
+    return rows
+
+
+def connected_users() -> int:
+    """Users with a live session."""
+    sessions = Session.objects.filter(expire_date__gt=timezone.now())
+    users = {s.get_decoded().get("_auth_user_id") for s in sessions.iterator()}
+    users.discard(None)
+    return len(users)
+
+
+def system_health() -> dict:
+    """Server name, version, uptime, CPU/RAM/disk use, interface rates, connected users."""
+    memory = psutil.virtual_memory()
+    disk = psutil.disk_usage("/")
+    uptime = int(time.time() - psutil.boot_time())
+    days, rest = divmod(uptime, 86400)
+    hours, rest = divmod(rest, 3600)
+    return {
+        "server_name": socket.gethostname(),
+        "version": product_version(),
+        "uptime": f"{days} days, {hours:02d}:{rest // 60:02d}",
+        "cpu_percent": psutil.cpu_percent(interval=None),
+        "memory_percent": memory.percent,
+        "memory_total": memory.total,
+        "disk_percent": disk.percent,
+        "disk_total": disk.total,
+        "interfaces": _interface_rates(),
+        "connected_users": connected_users(),
+    }
+
+
+def log_files() -> list[dict]:
+    """The log files of this server (LOG_DIR): name, size and last change, by name."""
+    try:
+        entries = sorted(Path(settings.LOG_DIR).iterdir())
+    except OSError:
+        return []
+    rows = []
+    for path in entries:
+        if path.is_symlink() or not path.is_file():
+            continue
+        stat = path.stat()
+        modified = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
+        rows.append({"name": path.name, "size": stat.st_size, "modified": modified})
+    return rows
+
+
+def log_file(name: str) -> Path | None:
+    """The log file of that name, if it is one of log_files()."""
+    if name in {row["name"] for row in log_files()}:
+        return Path(settings.LOG_DIR) / name
+    return None

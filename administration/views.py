@@ -1,0 +1,130 @@
+"""The Admin Workspace frame and its Support Center, Network and Settings widgets."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.core.exceptions import ValidationError
+from django.forms.models import model_to_dict
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect
+from django.views.generic import TemplateView, View
+
+from accounts import access
+from core import services
+from highavailability.services import cluster_status
+
+from .forms import MailServerForm, TestEmailForm
+from .health import log_file, log_files, system_health
+from .network import network_state
+from .workspace import visible_widgets
+
+
+class AdminWorkspaceView(LoginRequiredMixin, TemplateView):
+    """The Admin Workspace: one tile per widget."""
+
+    template_name = "administration/admin_workspace.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(widgets=visible_widgets(self.request.user), **kwargs)
+
+
+class SupportCenterView(LoginRequiredMixin, TemplateView):
+    """Support Center: System Health with live figures."""
+
+    template_name = "administration/support_center.html"
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return ["administration/_system_health.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        is_admin = access.is_system_admin(self.request.user)
+        return super().get_context_data(
+            health=system_health(), is_system_admin=is_admin, tab="health", **kwargs
+        )
+
+
+class _SystemAdminOnly(UserPassesTestMixin):
+    permission_denied_message = "Only a system administrator can open this page."
+
+    def test_func(self):
+        return access.is_system_admin(self.request.user)
+
+
+class SupportCenterLogsView(_SystemAdminOnly, TemplateView):
+    """Support Center → Logs: the server's log files, to download (system administrators)."""
+
+    template_name = "administration/support_center_logs.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            logs=log_files(), is_system_admin=True, tab="logs", **kwargs
+        )
+
+
+class SupportCenterLogDownloadView(_SystemAdminOnly, View):
+    """Download one log file of the list."""
+
+    def get(self, request, name):
+        path = log_file(name)
+        if path is None:
+            raise Http404("No such log file")
+        return FileResponse(path.open("rb"), as_attachment=True, content_type="text/plain")
+
+
+class NetworkView(UserPassesTestMixin, TemplateView):
+    """Network: interfaces, routes and name servers as the machine reports them (read-only),
+    for system administrators and operators; the VIP is marked on the node holding it."""
+
+    template_name = "administration/network.html"
+    permission_denied_message = "Only system administrators and operators see the network."
+
+    def test_func(self):
+        return access.is_system_staff(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        status = cluster_status()
+        vip = status.vip.split("/", 1)[0] if status and status.ha_enabled else ""
+        return super().get_context_data(network=network_state(), vip=vip, **kwargs)
+
+
+class SettingsView(_SystemAdminOnly, TemplateView):
+    """Settings → Email: the SMTP server of the notification e-mails, and a test e-mail
+    (system administrators only)."""
+
+    template_name = "administration/settings.html"
+
+    def get_context_data(self, **kwargs):
+        server = services.mail_server()
+        kwargs.setdefault(
+            "mail_form",
+            MailServerForm(initial=model_to_dict(server, exclude=["id", "password_encrypted"])),
+        )
+        kwargs.setdefault("test_form", TestEmailForm())
+        return super().get_context_data(server=server, **kwargs)
+
+    def post(self, request):
+        if "to" in request.POST:
+            form, context = TestEmailForm(request.POST), "test_form"
+        else:
+            form, context = MailServerForm(request.POST), "mail_form"
+        if not form.is_valid():
+            return self.invalid(**{context: form})
+        try:
+            if context == "test_form":
+                services.send_test_email(form.cleaned_data["to"], user=request.user)
+                messages.success(request, f"Test e-mail sent to {form.cleaned_data['to']}.")
+            else:
+                services.save_mail_server(**form.cleaned_data, user=request.user)
+                messages.success(request, "Email settings saved.")
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return self.invalid(**{context: form})
+        return redirect("settings")
+
+    def invalid(self, **forms):
+        """The page again with the errors and a 400 status (nothing was written)."""
+        response = self.render_to_response(self.get_context_data(**forms))
+        response.status_code = 400
+        return response

@@ -1,0 +1,71 @@
+"""Ground-floor models: the event log and the server-wide mail settings."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from .choices import EventCategory, EventResult, MailSecurity
+
+
+class Event(models.Model):
+    """One audited change: who did what, when, and with which result (the Event Log)."""
+
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    category = models.CharField(max_length=32, choices=EventCategory.choices)
+    action = models.CharField(max_length=64)
+    message = models.TextField()
+    result = models.CharField(
+        max_length=16, choices=EventResult.choices, default=EventResult.SUCCESS
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    account = models.ForeignKey(
+        "accounts.LocalAccount",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        help_text="The local account the event concerns, if any.",
+    )
+
+    class Meta:
+        db_table = "accounts_event"  # the table predates the core app
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["category", "-created"], name="accounts_ev_categor_0d117c_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created:%Y-%b-%d %H:%M:%S} {self.category} {self.action}"
+
+    @property
+    def result_enum(self) -> EventResult:
+        return EventResult(self.result)
+
+
+class MailServer(models.Model):
+    """The SMTP server notification e-mails go through (Settings → Email); a single row.
+
+    Without a server the e-mails are written to the log instead.
+    """
+
+    host = models.CharField("SMTP Server", max_length=253, blank=True)
+    port = models.PositiveIntegerField(
+        default=25, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    security = models.CharField(
+        max_length=10, choices=MailSecurity.choices, default=MailSecurity.NONE
+    )
+    username = models.CharField(max_length=200, blank=True)
+    password_encrypted = models.TextField(blank=True)
+    from_address = models.EmailField("From Address", blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "ssm_mailserver"  # the table predates the core app
+
+    def __str__(self):
+        return f"{self.host}:{self.port}" if self.host else "no SMTP server"
