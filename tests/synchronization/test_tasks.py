@@ -2,6 +2,7 @@
 
 import time
 
+from celery import current_app
 from django.test import TransactionTestCase
 
 from accounts.models import LocalAccount, PurchasedLicense
@@ -84,6 +85,21 @@ class SynchronizationWorkerTests(CscMixin, TransactionTestCase):
             ).count(),
             1,
         )
+
+    def test_messages_queued_under_the_old_task_names_still_run(self):
+        """A message an older version queued (task names of the accounts app) runs after an
+        upgrade: the worker knows both names."""
+        account = self.registered_account()
+        job = Synchronization.objects.create(account=account)
+        current_app.send_task("accounts.run_synchronization", args=[job.pk])
+        self.assertEqual(self.finished(job).status, SyncStatus.SUCCEEDED)
+        due = self.registered_account()
+        current_app.send_task("accounts.queue_due_synchronizations")
+        job = wait_for(
+            lambda: Synchronization.objects.filter(account=due).first(),
+            message="a synchronization queued by the old beat task name",
+        )
+        self.assertEqual(self.finished(job).status, SyncStatus.SUCCEEDED)
 
     def test_beat_task_queues_due_synchronizations(self):
         due = self.registered_account()

@@ -1,0 +1,68 @@
+"""Product instances changed from the workspace or the API: removed or moved."""
+
+from django.db import transaction
+
+from accounts.models import VirtualAccount
+from core.choices import EventCategory
+from core.services import record_event
+
+from ..choices import InstanceStatus
+from ..models import (
+    LicenseUsage,
+    ProductInstance,
+)
+from .common import LicensingError
+from .usage import add_to_counters, release
+
+
+def remove_instance(instance: ProductInstance, *, user=None) -> None:
+    """Remove a product instance: its licenses are released and it leaves the list."""
+    with transaction.atomic():
+        locked = (
+            ProductInstance.objects.select_for_update()
+            .filter(pk=instance.pk, status=InstanceStatus.REGISTERED)
+            .first()
+        )
+        if locked is None:
+            raise LicensingError("The product instance is no longer registered.")
+        release(locked, InstanceStatus.REMOVED)
+        record_event(
+            EventCategory.LICENSING,
+            "product_removed",
+            f"Product instance {locked.name} removed",
+            user=user,
+            account=instance.virtual_account.account,
+            virtual_account=locked.virtual_account_id,
+            instance=str(locked.uuid),
+        )
+
+
+def transfer_instance(instance: ProductInstance, target: VirtualAccount, *, user=None) -> None:
+    """Move a product instance and its license usage to another local virtual account."""
+    if target.account_id != instance.virtual_account.account_id:
+        raise LicensingError("A product instance can only move within its local account.")
+    if target.pk == instance.virtual_account_id:
+        raise LicensingError("The product instance is already in that virtual account.")
+    with transaction.atomic():
+        locked = (
+            ProductInstance.objects.select_for_update()
+            .filter(pk=instance.pk, status=InstanceStatus.REGISTERED)
+            .first()
+        )
+        if locked is None:
+            raise LicensingError("The product instance is no longer registered.")
+        usage = dict(LicenseUsage.objects.filter(instance=locked).values_list("tag", "count"))
+        source = locked.virtual_account_id
+        add_to_counters(source, {t: -c for t, c in usage.items()})
+        add_to_counters(target.pk, usage)
+        ProductInstance.objects.filter(pk=locked.pk).update(virtual_account=target)
+        record_event(
+            EventCategory.LICENSING,
+            "product_transferred",
+            f"Product instance {locked.name} transferred to {target.name}",
+            user=user,
+            account=target.account,
+            virtual_account=target.pk,
+            source_virtual_account=source,
+            instance=str(locked.uuid),
+        )

@@ -1,0 +1,118 @@
+"""The Licenses tab's figures and what a synchronization uploads."""
+
+from django.db import connection, transaction
+from django.db.models import Sum
+
+from accounts.models import LocalAccount
+
+from ..catalog import license_info
+from ..choices import InstanceStatus
+from ..models import (
+    LicenseCounter,
+    ProductInstance,
+)
+
+LICENSE_ROWS_SQL = (
+    "SELECT COALESCE(p.tag, c.tag), p.name, p.billing, p.quantity, c.in_use FROM"
+    " (SELECT tag, name, billing, quantity FROM accounts_purchasedlicense"
+    "  WHERE virtual_account_id = %s) p"
+    " FULL OUTER JOIN (SELECT tag, in_use FROM licensing_licensecounter"
+    "  WHERE virtual_account_id = %s) c ON c.tag = p.tag"
+)
+
+
+def license_rows(virtual_account) -> list[dict]:
+    """The Licenses tab of a local virtual account: Purchased, In Use, Substitution, Balance.
+
+    Reads only the per-license counters and purchased rows (a handful per account), never
+    the usage rows. Substitution: inside a family a higher tier covers a lower tier's
+    shortfall; the lower tier shows +n, the covering tier −n.
+    """
+    va_id = getattr(virtual_account, "pk", virtual_account)
+    rows: dict[str, dict] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(LICENSE_ROWS_SQL, [va_id, va_id])
+        found = cursor.fetchall()
+    for tag, name, billing, purchased, in_use in found:
+        if purchased is None and not in_use:
+            continue
+        info = license_info(tag, name or "")
+        rows[tag] = {
+            "tag": tag,
+            "name": name or info.name,
+            "billing": billing or info.billing,
+            "purchased": purchased or 0,
+            "in_use": in_use or 0,
+            "family": info.family,
+            "tier": info.tier,
+        }
+    for row in rows.values():
+        row["substitution"] = 0
+    families: dict[str, list[dict]] = {}
+    for row in rows.values():
+        families.setdefault(row["family"], []).append(row)
+    for members in families.values():
+        members.sort(key=lambda r: r["tier"])
+        for i, low in enumerate(members):
+            short = low["in_use"] - low["purchased"]
+            for high in members[i + 1 :]:
+                if short <= 0:
+                    break
+                spare = high["purchased"] - high["in_use"] + high["substitution"]
+                take = min(short, max(spare, 0))
+                if take:
+                    low["substitution"] += take
+                    high["substitution"] -= take
+                    short -= take
+    for row in rows.values():
+        row["balance"] = row["purchased"] - row["in_use"] + row["substitution"]
+        row["alert"] = "Insufficient Licenses" if row["balance"] < 0 else ""
+    return sorted(rows.values(), key=lambda r: r["name"].lower())
+
+
+def sync_report(account: LocalAccount) -> dict:
+    """What a synchronization uploads for a local account: its registered product instances
+    and the In Use count of each license, summed over its virtual accounts."""
+    instances = [
+        {
+            "name": pi.name,
+            "product_type": pi.product_type,
+            "udi_pid": pi.udi_pid,
+            "udi_sn": pi.udi_sn,
+            "virtual_account": pi.virtual_account.name,
+            "last_contact": pi.last_contact.isoformat(),
+        }
+        for pi in ProductInstance.objects.filter(
+            virtual_account__account=account, status=InstanceStatus.REGISTERED
+        )
+        .select_related("virtual_account")
+        .order_by("virtual_account__name", "name", "pk")
+    ]
+    usage = (
+        LicenseCounter.objects.filter(virtual_account__account=account)
+        .values("tag")
+        .annotate(count=Sum("in_use"))
+        .order_by("tag")
+    )
+    return {
+        "product_instances": instances,
+        "usage": [{"tag": row["tag"], "count": int(row["count"])} for row in usage],
+    }
+
+
+def recount_licenses(virtual_account) -> int:
+    """Rebuild the In Use counters of a virtual account from its usage rows (repair tool)."""
+    va_id = getattr(virtual_account, "pk", virtual_account)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM licensing_licensecounter WHERE virtual_account_id = %s", [va_id]
+        )
+        cursor.execute(
+            "INSERT INTO licensing_licensecounter (virtual_account_id, tag, in_use) "
+            "SELECT i.virtual_account_id, u.tag, SUM(u.count) FROM licensing_licenseusage u "
+            "JOIN licensing_productinstance i ON i.id = u.instance_id "
+            "WHERE i.virtual_account_id = %s AND i.status = 'registered' "
+            "GROUP BY i.virtual_account_id, u.tag",
+            [va_id],
+        )
+        return cursor.rowcount
