@@ -13,7 +13,9 @@ import socket
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -56,8 +58,6 @@ def satellite() -> Satellite:
 
 
 def _clean_account_fields(name, cisco_smart_account, cisco_virtual_account, notification_email):
-    from django.core.validators import validate_email
-
     values = {
         "name": (name or "").strip(),
         "cisco_smart_account": (cisco_smart_account or "").strip(),
@@ -390,8 +390,6 @@ def delete_local_account(account: LocalAccount, by_user):
 
 def create_user(*, username, email="", password, system_role_value=SystemRole.SYSTEM_USER, by_user):
     """Create a local user with a system role (Users widget)."""
-    from django.contrib.auth.password_validation import validate_password
-
     if not is_system_admin(by_user):
         raise PermissionDenied("Only a system administrator can create users.")
     User = get_user_model()

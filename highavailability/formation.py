@@ -99,7 +99,7 @@ def parse_public_key(text: str) -> str:
 
 def env_file() -> Path:
     """This node's env file (SSM_ENV_FILE, as the settings read it)."""
-    return Path(os.environ.get("SSM_ENV_FILE", str(settings.BASE_DIR / ".env")))
+    return settings.SSM_ENV_FILE
 
 
 def join_command() -> str:

@@ -11,6 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from core import x509 as x509_builder
+
 ID_CERTIFICATE_DAYS = 365
 CA_CERTIFICATE_DAYS = 3650
 ACCEPTED_CURVES = (ec.SECP256R1, ec.SECP384R1)
@@ -27,53 +29,28 @@ def encryption_password(secret: str) -> bytes:
     return hashlib.sha256(b"ssm-product-ca:" + secret.encode()).hexdigest().encode()
 
 
+PRODUCT_CA_ORGANIZATION = "Smart Software Manager On-Prem"
+
+
+def ca_subject(host_common_name: str) -> x509.Name:
+    """The product CA's subject for a Host Common Name."""
+    return x509_builder.subject(
+        f"Product CA {host_common_name}"[:64], organization=PRODUCT_CA_ORGANIZATION
+    )
+
+
 def new_ca(host_common_name: str, password: bytes):
     """A new EC P-256 CA key and self-signed certificate: (encrypted key PEM, cert PEM)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Smart Software Manager On-Prem"),
-            x509.NameAttribute(NameOID.COMMON_NAME, f"Product CA {host_common_name}"[:64]),
-        ]
-    )
-    now = dt.datetime.now(dt.UTC)
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=CA_CERTIFICATE_DAYS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(ski, critical=False)
-        .sign(key, hashes.SHA256())
+    cert = x509_builder.self_signed(
+        key, ca_subject(host_common_name), days=CA_CERTIFICATE_DAYS, ca=True
     )
     return encrypt_key(key, password), pem(cert)
 
 
 def encrypt_key(key, password: bytes) -> str:
     """PKCS#8 PEM of a private key encrypted with the password."""
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(password),
-    ).decode()
+    return x509_builder.private_pem(key, password).decode()
 
 
 def load_key(key_pem: str, password: bytes):
@@ -81,18 +58,12 @@ def load_key(key_pem: str, password: bytes):
     return serialization.load_pem_private_key(key_pem.encode(), password=password)
 
 
-def pem(cert) -> str:
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
+pem = x509_builder.pem
 
 
 def csr_for(key, common_name: str) -> str:
     """A CSR for a key, subject CN=common_name, as PEM."""
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .sign(key, hashes.SHA256())
-    )
-    return csr.public_bytes(serialization.Encoding.PEM).decode()
+    return x509_builder.csr(key, x509_builder.subject(common_name))
 
 
 def split_pem_chain(text: str) -> list[x509.Certificate]:

@@ -10,7 +10,9 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+import requests
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import pki
@@ -130,7 +132,6 @@ class Device:
         if trusted_ca is not None and trusted_ca not in chain:
             raise pki.CertificateError("the chain does not end at the trusted CA")
         pki.verify_chain(cert, chain)
-        from cryptography.hazmat.primitives import serialization
 
         def spki(k):
             return k.public_bytes(
@@ -161,8 +162,6 @@ class Client:
         self.trusted_ca = trusted_ca
         session = None
         if transport is None:
-            import requests
-
             session = requests.Session()
             # REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE would override a session-level verify.
             session.trust_env = False

@@ -1,5 +1,6 @@
 """An expired password can only be changed until it is."""
 
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -22,8 +23,6 @@ class PasswordExpiryMiddleware:
             }
             if request.path not in allowed and services.password_expired(user):
                 if request.path.startswith("/api/"):
-                    from django.http import JsonResponse
-
                     return JsonResponse(
                         {"detail": "Your password has expired; change it in the web interface."},
                         status=403,

@@ -1,5 +1,6 @@
 """Password validators of the Account Password policy (listed in AUTH_PASSWORD_VALIDATORS)."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 
@@ -24,8 +25,6 @@ class PasswordPolicyValidator:
         if user is None or not getattr(user, "pk", None) or not policy.history:
             return
         previous = list(user.password_history.values_list("encoded", flat=True)[: policy.history])
-        from django.contrib.auth import get_user_model
-
         current = get_user_model().objects.filter(pk=user.pk).values_list("password", flat=True)
         for encoded in [*current, *previous]:
             if encoded and check_password(password, encoded):

@@ -1,6 +1,7 @@
 """Admin Workspace → Security: Certificates, Account Password and Event Log."""
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.core.exceptions import ValidationError
@@ -245,8 +246,6 @@ class UserPasswordSetView(AccountPasswordView):
     http_method_names = ["post"]
 
     def post(self, request):
-        from django.contrib.auth import get_user_model
-
         form = AdminSetPasswordForm(request.POST)
         if not form.is_valid():
             return self.invalid(

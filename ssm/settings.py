@@ -26,9 +26,9 @@ class _Env(environ.FileAwareEnv):
 
 
 env = _Env()  # any VAR may come from VAR_FILE instead
-_env_file = os.environ.get("SSM_ENV_FILE", str(BASE_DIR / ".env"))
-if os.path.exists(_env_file):
-    env.read_env(_env_file)
+SSM_ENV_FILE = Path(os.environ.get("SSM_ENV_FILE", str(BASE_DIR / ".env")))
+if SSM_ENV_FILE.exists():
+    env.read_env(str(SSM_ENV_FILE))
 
 DEBUG = env.bool("DEBUG", default=False)
 SSM_VAR = Path(env.str("SSM_VAR", default=str(BASE_DIR / "var")))
@@ -260,6 +260,19 @@ CSC_URL = env.str("CSC_URL", default="https://127.0.0.1:8444")
 CSC_CA_FILE = env.str("CSC_CA_FILE", default=str(SSM_VAR / "csc" / "tls" / "csc.crt"))
 CSC_TIMEOUT = env.float("CSC_TIMEOUT", default=10.0)
 SATELLITE_NAME = env.str("SATELLITE_NAME", default="")  # empty: the host name
+
+# What products are configured with: the Host Common Name until one is set in Security (empty:
+# this server's address), and the HTTPS port in their URLs (default: SSM_BIND's; 443 is left
+# out). With NETWORK_DUAL_STACK the Host Common Name must be an FQDN.
+SSM_BIND = env.str("SSM_BIND", default="0.0.0.0:8443")
+HOST_COMMON_NAME = env.str("HOST_COMMON_NAME", default="")
+_port = env.str("PRODUCT_URL_PORT", default="") or SSM_BIND.rsplit(":", 1)[-1]
+if not _port.isdigit() or not 0 < int(_port) < 65536:
+    raise ImproperlyConfigured(
+        f"PRODUCT_URL_PORT (or the port of SSM_BIND) is not a TCP port: {_port!r}; see .env.example"
+    )
+PRODUCT_URL_PORT = int(_port)
+NETWORK_DUAL_STACK = env.bool("NETWORK_DUAL_STACK", default=False)
 
 # The HTTPS server's certificate ("Browser Certificate").
 BROWSER_CERT_DIR = Path(env.str("BROWSER_CERT_DIR", default=str(SSM_VAR / "tls")))

@@ -1,6 +1,8 @@
 """The licensing API: registration tokens, product instances and licenses of a local
 virtual account, for API Toolkit clients (bearer token) and signed-in users."""
 
+import base64
+
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -165,8 +167,6 @@ def oauth_token(request):
         )
     client_id, secret = request.POST.get("client_id", ""), request.POST.get("client_secret", "")
     if not client_id or not secret:
-        import base64
-
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if header.lower().startswith("basic "):
             try:

@@ -2,13 +2,13 @@
 
 import threading
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import x509 as x509_builder
 from core.choices import EventCategory
 from core.services import record_event
 from security import services as security
@@ -88,23 +88,7 @@ def product_ca_chain(ca: ProductCA | None = None) -> list[str]:
 
 def product_ca_csr(common_name: str) -> str:
     """A CSR for the product CA's key, for CSC to re-issue the CA for a Host Common Name."""
-    ca = product_ca()
-    key = ca_key(ca)
-
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(
-            x509.Name(
-                [
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Smart Software Manager On-Prem"),
-                    x509.NameAttribute(NameOID.COMMON_NAME, f"Product CA {common_name}"[:64]),
-                ]
-            )
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return csr.public_bytes(serialization.Encoding.PEM).decode()
+    return x509_builder.csr(ca_key(product_ca()), pki.ca_subject(common_name), ca=True)
 
 
 def install_product_ca_certificate(cert_pem: str, chain_pem: str = "", *, host_common_name=None):

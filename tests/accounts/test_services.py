@@ -1,6 +1,5 @@
 """Account requests, users and roles against a real mock CSC process."""
 
-
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import TestCase

@@ -171,7 +171,7 @@ class DatabaseAddressTests(SimpleTestCase):
         with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False) as env:
             env.write("SECRET_KEY=x\nDATABASE_URL=postgres://ssm@127.0.0.1:5432/ssm\n")
         self.addCleanup(os.unlink, env.name)
-        with mock.patch.dict(os.environ, {"SSM_ENV_FILE": env.name}):
+        with override_settings(SSM_ENV_FILE=Path(env.name)):
             formation.point_database_at("192.0.2.10")
             text = Path(env.name).read_text()
             self.assertIn("DATABASE_URL=postgres://ssm@192.0.2.10:5432/ssm\n", text)

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from core.models import Event
 from security import services
+from security.models import BrowserCertificateRequest
 from tests.support.personas import build_personas
 
 from .pki import TestCA, pem
@@ -96,7 +97,7 @@ class SecurityPagesTests(TestCase):
             },
         )
         self.assertRedirects(response, reverse("security:certificates"))
-        request = services.BrowserCertificateRequest.objects.get()
+        request = BrowserCertificateRequest.objects.get()
         download = self.client.get(reverse("security:browser-csr-download", args=[request.pk]))
         self.assertEqual(download.content.decode(), request.csr_pem)
         ca = TestCA()

@@ -11,6 +11,7 @@ import os
 import time
 from pathlib import Path
 
+import urllib3
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.core.management.base import BaseCommand, CommandError
@@ -91,8 +92,6 @@ class Command(BaseCommand):
             trusted_ca=trusted,
         )
         if not options["tls_ca_file"]:
-            import urllib3
-
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         state_path = Path(options["state"]) if options["state"] else None
         devices = self._devices(options, state_path)

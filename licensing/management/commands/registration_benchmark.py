@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.parse
 
+import psutil
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -24,6 +25,7 @@ from django.test import Client as DjangoClient
 from django.utils import timezone
 
 from accounts.models import LocalAccount, PurchasedLicense
+from accounts.services import create_local_account
 from licensing import pki, services
 from licensing.catalog import CATALOG
 from licensing.simulator import GATEWAY_PATH
@@ -86,8 +88,6 @@ class Command(BaseCommand):
     def _account(self):
         account = LocalAccount.objects.filter(name=ACCOUNT).first()
         if account is None:
-            from accounts.services import create_local_account
-
             account = create_local_account(
                 name=ACCOUNT,
                 cisco_smart_account="Benchmark",
@@ -113,8 +113,6 @@ class Command(BaseCommand):
 
     def _cpu(self, options) -> dict[str, float]:
         """CPU seconds used so far by the web server's and PostgreSQL's process trees."""
-        import psutil
-
         result = {}
         for name, pid in (
             ("web", options["server_pid"]),

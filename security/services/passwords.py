@@ -1,0 +1,186 @@
+"""Account Password policy (length, history, expiry) and the lockout after failed log-ins."""
+
+import datetime as dt
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from core.choices import EventCategory, EventResult
+from core.services import record_event
+
+from ..models import (
+    LoginLockout,
+    PasswordHistory,
+    PasswordPolicy,
+)
+from .common import SINGLETON, logger
+
+
+def password_policy() -> PasswordPolicy:
+    """The Account Password policy (defaults until an administrator saves one)."""
+    return PasswordPolicy.objects.filter(pk=SINGLETON).first() or PasswordPolicy(pk=SINGLETON)
+
+
+def update_password_policy(*, by_user=None, **values) -> PasswordPolicy:
+    """Save the Account Password policy."""
+    limits = {
+        "min_length": (8, 128),
+        "history": (0, 24),
+        "max_age_days": (0, 3650),
+        "lockout_threshold": (1, 100),
+        "lockout_minutes": (0, 10080),
+    }
+    errors = {}
+    for field, (low, high) in limits.items():
+        if field in values:
+            try:
+                values[field] = int(values[field])
+            except (TypeError, ValueError):
+                errors[field] = "Enter a whole number."
+                continue
+            if not low <= values[field] <= high:
+                errors[field] = f"Enter a number from {low} to {high}."
+    unknown = set(values) - set(limits)
+    if unknown:
+        raise ValueError(f"unknown policy fields {sorted(unknown)}")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        policy = PasswordPolicy.objects.select_for_update().filter(pk=SINGLETON).first()
+        policy = policy or PasswordPolicy(pk=SINGLETON)
+        for field, value in values.items():
+            setattr(policy, field, value)
+        policy.save()
+        record_event(
+            EventCategory.SECURITY,
+            "password_policy_changed",
+            "Account Password policy changed: "
+            + ", ".join(
+                f"{PasswordPolicy._meta.get_field(f).verbose_name} {getattr(policy, f)}"
+                for f in limits
+            ),
+            user=by_user,
+        )
+    return policy
+
+
+def password_changed_at(user):
+    """When the user last set a password (the account's creation when not recorded)."""
+    latest = PasswordHistory.objects.filter(user=user).values_list("created", flat=True).first()
+    return latest or user.date_joined
+
+
+def password_expired(user, policy=None) -> bool:
+    """True when the policy's maximum age has passed since the user's last password change."""
+    policy = policy or password_policy()
+    if not policy.max_age_days or not getattr(user, "pk", None):
+        return False
+    return password_changed_at(user) + dt.timedelta(days=policy.max_age_days) < timezone.now()
+
+
+def remember_password(user) -> None:
+    """Keep the user's new password hash for the reuse rule (the policy's last N only)."""
+    if not getattr(user, "pk", None) or not user.password:
+        return
+    policy = password_policy()
+    with transaction.atomic():
+        PasswordHistory.objects.create(user=user, encoded=user.password)
+        keep = max(policy.history, 1)
+        old = PasswordHistory.objects.filter(user=user).values_list("pk", flat=True)[keep:]
+        PasswordHistory.objects.filter(pk__in=list(old)).delete()
+
+
+def is_locked_out(username: str) -> bool:
+    """True while this user name is locked after repeated failed log-ins."""
+    return LoginLockout.objects.filter(
+        username=username.lower(), locked_until__gt=timezone.now()
+    ).exists()
+
+
+def lockout_message(username: str) -> str:
+    """What the log-in page says to a locked-out user."""
+    row = LoginLockout.objects.filter(username=username.lower()).first()
+    if row and row.locked_until and row.locked_until > timezone.now() + dt.timedelta(days=365):
+        until = "until an administrator unlocks it"
+    elif row and row.locked_until:
+        until = (
+            f"until {row.locked_until:%Y-%b-%d %H:%M:%S} UTC or until an administrator unlocks it"
+        )
+    else:
+        until = "for a while"
+    return f"This user is locked after repeated failed log-ins, {until}."
+
+
+def record_login_failure(username: str) -> bool:
+    """Count a failed log-in; lock the name at the policy's threshold. True when now locked."""
+    username = (username or "").lower()[:150]
+    if not username:
+        return False
+    policy = password_policy()
+    now = timezone.now()
+    with transaction.atomic():
+        row, _ = LoginLockout.objects.select_for_update().get_or_create(username=username)
+        if row.locked_until and row.locked_until > now:
+            return True
+        if row.locked_until:  # an expired lockout starts a fresh count
+            row.failures, row.locked_until = 0, None
+        row.failures += 1
+        row.last_failure = now
+        locked = row.failures >= policy.lockout_threshold
+        if locked:
+            minutes = policy.lockout_minutes or 100 * 365 * 24 * 60
+            row.locked_until = now + dt.timedelta(minutes=minutes)
+            logger.warning("User %s locked after %s failed log-ins", username, row.failures)
+            record_event(
+                EventCategory.SECURITY,
+                "user_locked_out",
+                f"User {username} locked after {row.failures} failed log-ins.",
+                result=EventResult.FAILURE,
+                username=username,
+            )
+        row.save()
+    return locked
+
+
+def record_login_success(username: str) -> None:
+    """A successful log-in clears the failure count."""
+    LoginLockout.objects.filter(
+        username=(username or "").lower(), locked_until__isnull=True
+    ).delete()
+
+
+def locked_out_users():
+    """The user names locked now."""
+    return LoginLockout.objects.filter(locked_until__gt=timezone.now())
+
+
+def unlock_user(username: str, *, by_user=None) -> bool:
+    """An administrator unlocks a user name; True when it was locked."""
+    username = (username or "").lower()
+    with transaction.atomic():
+        deleted, _ = LoginLockout.objects.filter(username=username).delete()
+        if deleted:
+            record_event(
+                EventCategory.SECURITY,
+                "user_unlocked",
+                f"User {username} unlocked.",
+                user=by_user,
+            )
+    return bool(deleted)
+
+
+def set_password_by_admin(user, password: str, *, by_user) -> None:
+    """An administrator sets another user's password (checked against the policy)."""
+    validate_password(password, user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        LoginLockout.objects.filter(username=user.username.lower()).delete()
+        record_event(
+            EventCategory.SECURITY,
+            "password_set_by_administrator",
+            f"Password of {user.username} set by an administrator.",
+            user=by_user,
+        )
