@@ -1,14 +1,18 @@
 """Who may see and change what: system roles and per-account roles, enforced on the server.
 
-Every page and API that shows a local account or anything inside one scopes its queries
-with these helpers; an account the user may not see is a 404, never a 403, so its
-existence does not leak.
+One vocabulary for pages and the API. A page or API view open to some system roles only
+names them: `system_roles = ADMIN` (or STAFF) with SystemRoleRequiredMixin (pages) or the
+HasSystemRole permission (DRF); a page hidden from everyone else says `hide_from_others`
+(404 instead of 403). Everything inside a local account is scoped with accounts_for /
+get_account_or_404 and can_use / can_manage / can_synchronize; an account the user may not
+see is a 404, never a 403, so its existence does not leak.
 """
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from rest_framework.permissions import BasePermission
 
 from .choices import AccountRequestStatus, AccountRole, SystemRole
 from .models import AccountMembership, AccountRequest, LocalAccount, UserProfile
@@ -18,6 +22,10 @@ ACCOUNT_TABS = [
     ("accounts:request-list", "Account Requests"),
     ("accounts:event-log", "Event Log"),
 ]
+
+
+ADMIN = (SystemRole.SYSTEM_ADMIN,)
+STAFF = (SystemRole.SYSTEM_ADMIN, SystemRole.SYSTEM_OPERATOR)
 
 
 def system_role(user) -> SystemRole | None:
@@ -112,10 +120,32 @@ class AdminPageMixin(LoginRequiredMixin):
         return context
 
 
-class SystemAdminRequiredMixin(AdminPageMixin):
-    """Pages for System Administrators only (403 for everyone else once logged in)."""
+class SystemRoleRequiredMixin(LoginRequiredMixin):
+    """A page for the system roles in `system_roles` only: the log-in page for anonymous
+    users; for anyone else signed in, 403 (or 404 with hide_from_others)."""
+
+    system_roles: tuple[SystemRole, ...] = ADMIN
+    hide_from_others = False
+    permission_denied_message = "Your system role does not allow this page."
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not is_system_admin(request.user):
-            raise PermissionDenied("Only a system administrator can open this page.")
+        if request.user.is_authenticated and system_role(request.user) not in self.system_roles:
+            if self.hide_from_others:
+                raise Http404("No such page")
+            raise PermissionDenied(self.get_permission_denied_message())
         return super().dispatch(request, *args, **kwargs)
+
+
+class SystemAdminRequiredMixin(SystemRoleRequiredMixin, AdminPageMixin):
+    """An Admin Workspace page for System Administrators only (403 for everyone else)."""
+
+    permission_denied_message = "Only a system administrator can open this page."
+
+
+class HasSystemRole(BasePermission):
+    """DRF: the caller's system role is one of the view's `system_roles` (default ADMIN)."""
+
+    message = "Your system role does not allow this."
+
+    def has_permission(self, request, view):
+        return system_role(request.user) in getattr(view, "system_roles", ADMIN)

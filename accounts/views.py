@@ -4,7 +4,6 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -17,7 +16,7 @@ from django.views.generic import TemplateView
 from core.models import Event
 
 from . import access, services
-from .access import AdminPageMixin, SystemAdminRequiredMixin
+from .access import ADMIN, AdminPageMixin, SystemAdminRequiredMixin, SystemRoleRequiredMixin
 from .choices import AccountRequestStatus, SystemRole
 from .forms import (
     AccountRequestForm,
@@ -114,13 +113,14 @@ class AccountRequestListView(AdminPageMixin, TemplateView):
         )
 
 
-class AccountRequestApproveView(LoginRequiredMixin, View):
+class AccountRequestApproveView(SystemRoleRequiredMixin, View):
     """Approve: registers the account with CSC."""
+
+    system_roles = ADMIN
+    permission_denied_message = "Only a system administrator can approve account requests."
 
     def post(self, request, pk):
         account_request = get_object_or_404(AccountRequest, pk=pk)
-        if not access.is_system_admin(request.user):
-            raise PermissionDenied("Only a system administrator can approve account requests.")
         try:
             account = services.approve_account_request(account_request, request.user)
         except ValidationError as exc:
@@ -130,13 +130,14 @@ class AccountRequestApproveView(LoginRequiredMixin, View):
         return redirect("accounts:request-list")
 
 
-class AccountRequestRejectView(LoginRequiredMixin, View):
+class AccountRequestRejectView(SystemRoleRequiredMixin, View):
     """Reject with a reason."""
+
+    system_roles = ADMIN
+    permission_denied_message = "Only a system administrator can reject account requests."
 
     def post(self, request, pk):
         account_request = get_object_or_404(AccountRequest, pk=pk)
-        if not access.is_system_admin(request.user):
-            raise PermissionDenied("Only a system administrator can reject account requests.")
         form = RejectForm(request.POST)
         if not form.is_valid():
             messages.error(request, "Give a reason for the rejection.")
@@ -259,12 +260,13 @@ class UserListView(SystemAdminRequiredMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class UserSystemRoleView(LoginRequiredMixin, View):
+class UserSystemRoleView(SystemRoleRequiredMixin, View):
     """Change a user's system role."""
 
+    system_roles = ADMIN
+    permission_denied_message = "Only a system administrator can change system roles."
+
     def post(self, request, pk):
-        if not access.is_system_admin(request.user):
-            raise PermissionDenied("Only a system administrator can change system roles.")
         user = get_object_or_404(get_user_model(), pk=pk)
         form = SystemRoleForm(request.POST)
         if not form.is_valid():

@@ -1,7 +1,7 @@
 """The Admin Workspace frame and its Support Center, Network and Settings widgets."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 from django.http import FileResponse, Http404
@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.views.generic import TemplateView, View
 
 from accounts import access
+from accounts.access import ADMIN, STAFF, SystemRoleRequiredMixin
 from core import services
 from highavailability.services import cluster_status
 
@@ -44,11 +45,9 @@ class SupportCenterView(LoginRequiredMixin, TemplateView):
         )
 
 
-class _SystemAdminOnly(UserPassesTestMixin):
+class _SystemAdminOnly(SystemRoleRequiredMixin):
+    system_roles = ADMIN
     permission_denied_message = "Only a system administrator can open this page."
-
-    def test_func(self):
-        return access.is_system_admin(self.request.user)
 
 
 class SupportCenterLogsView(_SystemAdminOnly, TemplateView):
@@ -72,15 +71,13 @@ class SupportCenterLogDownloadView(_SystemAdminOnly, View):
         return FileResponse(path.open("rb"), as_attachment=True, content_type="text/plain")
 
 
-class NetworkView(UserPassesTestMixin, TemplateView):
+class NetworkView(SystemRoleRequiredMixin, TemplateView):
     """Network: interfaces, routes and name servers as the machine reports them (read-only),
     for system administrators and operators; the VIP is marked on the node holding it."""
 
     template_name = "administration/network.html"
+    system_roles = STAFF
     permission_denied_message = "Only system administrators and operators see the network."
-
-    def test_func(self):
-        return access.is_system_staff(self.request.user)
 
     def get_context_data(self, **kwargs):
         status = cluster_status()

@@ -4,15 +4,14 @@ the page a node serves when no database answers (no active server)."""
 import subprocess
 import sys
 
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.views import defaults
 from django.views.generic import TemplateView
 
-from accounts import access
+from accounts.access import STAFF, SystemRoleRequiredMixin
 
 from . import cluster, services
 from .models import HAJob
@@ -23,7 +22,7 @@ TABS = (
 )
 
 
-class HAPageMixin(LoginRequiredMixin):
+class HAPageMixin(SystemRoleRequiredMixin):
     """System administrators and operators only; anyone else gets 404 (the page is hidden).
 
     While HA is not enabled (a stand-alone server, or after teardown) the widget does not
@@ -31,12 +30,9 @@ class HAPageMixin(LoginRequiredMixin):
     shows the same sentence and stops polling.
     """
 
+    system_roles = STAFF
+    hide_from_others = True
     tab = ""
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not access.is_system_staff(request.user):
-            raise Http404("No such page")
-        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
         if request.user.is_authenticated and not services.ha_enabled():

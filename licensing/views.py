@@ -14,6 +14,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts import access
+from accounts.access import STAFF, SystemRoleRequiredMixin
 from core.models import Event
 from security.services import product_urls
 
@@ -350,15 +351,13 @@ class ReportDownloadView(LoginRequiredMixin, View):
         return response
 
 
-class ApiToolkitView(LoginRequiredMixin, TemplateView):
-    """API Toolkit widget: OAuth2 API clients, created and revoked here."""
+class ApiToolkitView(SystemRoleRequiredMixin, TemplateView):
+    """API Toolkit widget: OAuth2 API clients, created and revoked here (system staff; the
+    page is hidden from everyone else)."""
 
     template_name = "licensing/api_toolkit.html"
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not access.is_system_staff(request.user):
-            raise Http404("No such page")
-        return super().dispatch(request, *args, **kwargs)
+    system_roles = STAFF
+    hide_from_others = True
 
     def get_context_data(self, **kwargs):
         accounts = access.accounts_for(self.request.user)

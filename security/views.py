@@ -3,14 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
 
-from accounts.access import is_system_admin
+from accounts.access import ADMIN, SystemRoleRequiredMixin
 from core.choices import EventCategory
 from core.models import Event
 
@@ -39,13 +38,11 @@ class LoginView(auth_views.LoginView):
     authentication_form = LockoutAuthenticationForm
 
 
-class SecurityAdminMixin(LoginRequiredMixin, UserPassesTestMixin):
+class SecurityAdminMixin(SystemRoleRequiredMixin):
     """The Security widget is for system administrators only."""
 
+    system_roles = ADMIN
     tab = ""
-
-    def test_func(self):
-        return is_system_admin(self.request.user)
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("tabs", TABS)

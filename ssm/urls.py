@@ -1,6 +1,5 @@
 """Top-level URLs: login, the Admin Workspace, the On-Prem License Workspace and the API."""
 
-from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -45,7 +44,6 @@ urlpatterns = [
     path("api/v1/", include("security.api.urls")),
     path("api/v1/", include("synchronization.api.urls")),
     path("api/v1/", include("highavailability.api.urls")),
-    path("django-admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view keeps its script out of the page, as the Content Security Policy asks.
     path(

@@ -1,29 +1,20 @@
 """The HA API (read-only): cluster status with nodes, and tracked cluster operations."""
 
 from rest_framework import generics, mixins, viewsets
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from accounts import access
+from accounts.access import STAFF, HasSystemRole
 
 from .. import services
 from ..models import ClusterStatus, HAJob
 from .serializers import ClusterStatusSerializer, HAJobSerializer
 
 
-class IsSystemStaff(BasePermission):
-    """System administrators and operators."""
-
-    message = "Only a system administrator or operator can see the cluster."
-
-    def has_permission(self, request, view):
-        return access.is_system_staff(request.user)
-
-
 class ClusterStatusView(generics.GenericAPIView):
     """The cluster as last collected (ha_enabled false on a stand-alone server)."""
 
-    permission_classes = [IsSystemStaff]
+    permission_classes = [HasSystemRole]
+    system_roles = STAFF
     serializer_class = ClusterStatusSerializer
     queryset = ClusterStatus.objects.none()
 
@@ -35,6 +26,7 @@ class ClusterStatusView(generics.GenericAPIView):
 class HAJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Long cluster operations (deploy, repair, teardown...), newest first."""
 
-    permission_classes = [IsSystemStaff]
+    permission_classes = [HasSystemRole]
+    system_roles = STAFF
     serializer_class = HAJobSerializer
     queryset = HAJob.objects.all()

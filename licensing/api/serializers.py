@@ -84,11 +84,3 @@ class LicenseListSerializer(serializers.Serializer):
     """Answer of GET licenses."""
 
     licenses = LicenseSerializer(many=True)
-
-
-class AccessTokenSerializer(serializers.Serializer):
-    """Answer of POST /oauth/token."""
-
-    access_token = serializers.CharField()
-    token_type = serializers.CharField()
-    expires_in = serializers.IntegerField()

@@ -4,11 +4,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.access import is_system_admin
+from accounts.access import HasSystemRole
 
 from .. import services
 from ..models import CACertificate
@@ -17,13 +16,6 @@ from .serializers import (
     CACertificateSerializer,
     HostCommonNameSerializer,
 )
-
-
-class IsSystemAdmin(BasePermission):
-    """System administrators only."""
-
-    def has_permission(self, request, view):
-        return is_system_admin(request.user)
 
 
 def _host_common_name_body() -> dict:
@@ -40,7 +32,7 @@ def _host_common_name_body() -> dict:
 class HostCommonNameAPIView(APIView):
     """GET the Host Common Name; PUT {"name": ...} changes it."""
 
-    permission_classes = [IsSystemAdmin]
+    permission_classes = [HasSystemRole]
     serializer_class = HostCommonNameSerializer
 
     def get(self, request):
@@ -59,7 +51,7 @@ class HostCommonNameAPIView(APIView):
 class BrowserCertificateAPIView(APIView):
     """GET the certificate the HTTPS server presents."""
 
-    permission_classes = [IsSystemAdmin]
+    permission_classes = [HasSystemRole]
 
     @extend_schema(responses=BrowserCertificateSerializer)
     def get(self, request):
@@ -70,6 +62,6 @@ class BrowserCertificateAPIView(APIView):
 class CACertificateViewSet(viewsets.ReadOnlyModelViewSet):
     """Trusted CA certificates."""
 
-    permission_classes = [IsSystemAdmin]
+    permission_classes = [HasSystemRole]
     serializer_class = CACertificateSerializer
     queryset = CACertificate.objects.all()

@@ -1,9 +1,9 @@
 """No request without a session (or a valid reset link) can change anyone's password.
 
 The vendor's product once let an unauthenticated caller change any user's password
-(CVE-2024-20419). This walks every route of the URLconf, plus the admin site's password
-pages, with every method and the password field names such endpoints use, aimed at
-other users, and then checks that no password hash in the database has changed.
+(CVE-2024-20419). This walks every route of the URLconf with every method and the
+password field names such endpoints use, aimed at other users, and then checks that no
+password hash in the database has changed.
 """
 
 import json
@@ -71,12 +71,6 @@ class NoPasswordChangeWithoutAuthorityTests(TestCase):
             }
             for route in all_routes():
                 urls.append(sample_url(route, self))
-        urls += [
-            f"/django-admin/auth/user/{victim.pk}/password/",
-            f"/django-admin/auth/user/{victim.pk}/change/",
-            "/django-admin/password_change/",
-            "/django-admin/login/",
-        ]
         return sorted(set(urls))
 
     def attack(self, client, victim):

@@ -8,8 +8,7 @@ from django.urls.resolvers import RegexPattern
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-# Django's own admin site has its own gate (is_staff); it is walked by a sample below.
-SKIPPED_PREFIXES = ("django-admin/",)
+SKIPPED_PREFIXES = ()
 
 
 @dataclass(frozen=True)
