@@ -22,7 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import conf, syncguard
+from django.conf import settings
+
+from . import syncguard
 
 Say = Callable[[str], None]
 
@@ -40,7 +42,10 @@ def ha_enabled() -> bool:
     Debian's corosync package ships an example corosync.conf but no key, so the
     configuration alone does not mean a cluster was formed here.
     """
-    return conf.COROSYNC_CONF.exists() and conf.COROSYNC_CONF.with_name("authkey").exists()
+    return (
+        settings.HA_COROSYNC_CONF.exists()
+        and settings.HA_COROSYNC_CONF.with_name("authkey").exists()
+    )
 
 
 @dataclass
@@ -55,7 +60,7 @@ def configured_nodes() -> list[ClusterNode]:
     nodes: list[ClusterNode] = []
     current: dict[str, str] | None = None
     depth = 0
-    for raw in conf.COROSYNC_CONF.read_text().splitlines():
+    for raw in settings.HA_COROSYNC_CONF.read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
         if line.endswith("{"):
             depth += 1
@@ -84,7 +89,7 @@ def configured_nodes() -> list[ClusterNode]:
 
 
 def _pid(name: str) -> int | None:
-    path = conf.RUN_DIR / f"{name}.pid"
+    path = settings.HA_RUN_DIR / f"{name}.pid"
     try:
         pid = int(path.read_text().strip())
         os.kill(pid, 0)
@@ -112,7 +117,7 @@ def _spawn(name: str, argv: list[str], log: Path, env: dict[str, str] | None = N
             start_new_session=True,
             env={**os.environ, **(env or {})},
         )
-    (conf.RUN_DIR / f"{name}.pid").write_text(f"{proc.pid}\n")
+    (settings.HA_RUN_DIR / f"{name}.pid").write_text(f"{proc.pid}\n")
 
 
 def _wait(predicate: Callable[[], bool], seconds: float) -> bool:
@@ -142,7 +147,9 @@ def start_daemons(say: Say) -> None:
 
     if not _wait(corosync_ready, 15):
         raise ClusterError("corosync did not start: see /var/log/corosync/corosync.log")
-    if "model: net" in conf.COROSYNC_CONF.read_text() and not daemon_running("corosync-qdevice"):
+    if "model: net" in settings.HA_COROSYNC_CONF.read_text() and not daemon_running(
+        "corosync-qdevice"
+    ):
         say("Starting Cluster (corosync-qdevice)...")
         Path("/run/corosync-qdevice").mkdir(exist_ok=True)
         _spawn(
@@ -156,7 +163,7 @@ def start_daemons(say: Say) -> None:
             "pacemakerd",
             # the cluster's own work (resource agents, PostgreSQL) ahead of the application
             # on a busy node: a failover is not starved by the load it must absorb
-            ["nice", "-n", str(conf.CLUSTER_NICE), "pacemakerd"],
+            ["nice", "-n", str(settings.HA_CLUSTER_NICE), "pacemakerd"],
             Path("/var/log/pacemaker/pacemakerd.out"),
             env={"PCMK_logfacility": "none"},
         )
@@ -204,12 +211,12 @@ def wait_protected(me: str, say: Say, timeout: float) -> None:
 def _stop(name: str, seconds: float) -> None:
     pid = _pid(name)
     if pid is None:
-        (conf.RUN_DIR / f"{name}.pid").unlink(missing_ok=True)
+        (settings.HA_RUN_DIR / f"{name}.pid").unlink(missing_ok=True)
         return
     os.kill(pid, signal.SIGTERM)
     if not _wait(lambda: not _alive(pid), seconds):
         raise ClusterError(f"{name} did not stop within {seconds:.0f} s")
-    (conf.RUN_DIR / f"{name}.pid").unlink(missing_ok=True)
+    (settings.HA_RUN_DIR / f"{name}.pid").unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:
@@ -436,9 +443,9 @@ def _psql(sql: str, host: str | None = None, timeout: float = 10) -> list[list[s
     """Rows of a query as postgres on the local socket (or `host`); unit separator splits."""
     argv = [
         "runuser", "-u", "postgres", "--",
-        str(conf.PG_BIN / "psql"),
-        "-h", host or conf.PG_SOCKET_DIR,
-        "-p", str(conf.PG_PORT),
+        str(settings.HA_PG_BIN / "psql"),
+        "-h", host or settings.HA_PG_SOCKET_DIR,
+        "-p", str(settings.HA_PG_PORT),
         "-U", "postgres",
         "-d", "postgres",
         "-XAtq", "-F", "\x1f",
@@ -453,7 +460,7 @@ def _psql(sql: str, host: str | None = None, timeout: float = 10) -> list[list[s
 
 
 def db_running() -> bool:
-    status = [str(conf.PG_BIN / "pg_ctl"), "-D", str(conf.PG_DATA), "status"]
+    status = [str(settings.HA_PG_BIN / "pg_ctl"), "-D", str(settings.HA_PG_DATA), "status"]
     return (
         subprocess.run(["runuser", "-u", "postgres", "--", *status], capture_output=True).returncode
         == 0
@@ -531,7 +538,7 @@ def promote_by_force(me: str) -> None:
 def controldata_state() -> str:
     """'shut down', 'shut down in recovery', 'in production', 'in archive recovery', ..."""
     proc = subprocess.run(
-        [str(conf.PG_BIN / "pg_controldata"), str(conf.PG_DATA)],
+        [str(settings.HA_PG_BIN / "pg_controldata"), str(settings.HA_PG_DATA)],
         capture_output=True,
         text=True,
         env={**os.environ, "LC_ALL": "C"},
@@ -539,16 +546,16 @@ def controldata_state() -> str:
     for line in proc.stdout.splitlines():
         if line.startswith("Database cluster state:"):
             return line.split(":", 1)[1].strip()
-    raise ClusterError(f"cannot read the database control file in {conf.PG_DATA}")
+    raise ClusterError(f"cannot read the database control file in {settings.HA_PG_DATA}")
 
 
 def current_primary() -> str | None:
     """The VIP when a writable primary answers behind it, else None."""
     try:
-        ((recovery,),) = _psql("select pg_is_in_recovery()", host=conf.VIP, timeout=5)
+        ((recovery,),) = _psql("select pg_is_in_recovery()", host=settings.HA_VIP, timeout=5)
     except (ClusterError, subprocess.TimeoutExpired, ValueError):
         return None
-    return conf.VIP if recovery == "f" else None
+    return settings.HA_VIP if recovery == "f" else None
 
 
 def _as_postgres(argv: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
@@ -559,7 +566,7 @@ def _as_postgres(argv: list[str], timeout: float = 600) -> subprocess.CompletedP
 
 def pg_ctl(action: str, *, what: str = "the database") -> None:
     """Start, stop (fast) or restart this node's PostgreSQL and wait; a failure names it."""
-    argv = [str(conf.PG_BIN / "pg_ctl"), "-D", str(conf.PG_DATA), "-w", "-t", "300"]
+    argv = [str(settings.HA_PG_BIN / "pg_ctl"), "-D", str(settings.HA_PG_DATA), "-w", "-t", "300"]
     if action in ("start", "restart"):
         argv += ["-l", "/dev/null"]  # a postmaster holding our pipes would keep us waiting
     if action in ("stop", "restart"):
@@ -595,22 +602,26 @@ def repair_database(say: Say) -> bool:
             # PAF starts only a cleanly stopped instance, so crash recovery is finished here
             say(
                 f"Database on this node stopped as '{state}' and no primary answers at "
-                f"{conf.VIP}: this node holds every acknowledged write; finishing crash recovery"
+                f"{settings.HA_VIP}: this node holds every acknowledged write; finishing crash "
+                "recovery"
             )
-            (conf.PG_DATA / "standby.signal").unlink(missing_ok=True)
+            (settings.HA_PG_DATA / "standby.signal").unlink(missing_ok=True)
             pg_ctl("start", what="the database (crash recovery)")
             pg_ctl("stop", what="the recovered database")
             say("Database recovered: the cluster will promote it (the most complete node)")
             return True
         raise ClusterError(
-            f"PostgreSQL on this node stopped as '{state}' and no primary answers at {conf.VIP}: "
-            "start the cluster on the other node first, then run ha_cluster_start here again"
+            f"PostgreSQL on this node stopped as '{state}' and no primary answers at "
+            f"{settings.HA_VIP}: start the cluster on the other node first, then run "
+            "ha_cluster_start here again"
         )
     say(
         f"Database on this node stopped as '{state}' while {primary} serves as the primary:"
         " repairing"
     )
-    source = f"host={primary} port={conf.PG_PORT} user=postgres dbname=postgres connect_timeout=5"
+    source = (
+        f"host={primary} port={settings.HA_PG_PORT} user=postgres dbname=postgres connect_timeout=5"
+    )
     # pg_rewind reads the primary's timeline from its control file, which only the first
     # checkpoint after the promotion updates (a spread checkpoint: up to a minute under
     # load); before it, pg_rewind sees "the same timeline" and rewinds nothing
@@ -618,7 +629,12 @@ def repair_database(say: Say) -> bool:
     _psql("CHECKPOINT", host=primary, timeout=300)
     say(f"Rewinding the database from the current primary ({primary}) with pg_rewind...")
     rewind = _as_postgres(
-        [str(conf.PG_BIN / "pg_rewind"), "-D", str(conf.PG_DATA), f"--source-server={source}"]
+        [
+            str(settings.HA_PG_BIN / "pg_rewind"),
+            "-D",
+            str(settings.HA_PG_DATA),
+            f"--source-server={source}",
+        ]
     )
     if rewind.returncode == 0:
         output = rewind.stdout + rewind.stderr
@@ -641,7 +657,7 @@ def complete_here() -> bool:
     """This node was marked complete (ssm-complete=1) in its last copy of the cluster
     configuration: it was the primary, or its synchronous standby, when it stopped."""
     try:
-        root = ET.parse(conf.CIB_DIR / "cib.xml").getroot()  # noqa: S314 - pacemaker's own file
+        root = ET.parse(settings.HA_CIB_DIR / "cib.xml").getroot()  # noqa: S314 - pacemaker's own file
     except (OSError, ET.ParseError):
         return False
     me = socket.gethostname()
@@ -655,18 +671,18 @@ def complete_here() -> bool:
 
 
 def _reclone(source: str, say: Say) -> None:
-    aside = conf.PG_DATA.with_name(conf.PG_DATA.name + ".diverged")
+    aside = settings.HA_PG_DATA.with_name(settings.HA_PG_DATA.name + ".diverged")
     shutil.rmtree(aside, ignore_errors=True)
-    if conf.PG_DATA.exists():
-        conf.PG_DATA.rename(aside)
+    if settings.HA_PG_DATA.exists():
+        settings.HA_PG_DATA.rename(aside)
     say(f"Copying the database from the primary with pg_basebackup (old copy kept in {aside})...")
     proc = _as_postgres(
         [
-            str(conf.PG_BIN / "pg_basebackup"),
+            str(settings.HA_PG_BIN / "pg_basebackup"),
             "-d",
             source,
             "-D",
-            str(conf.PG_DATA),
+            str(settings.HA_PG_DATA),
             "-X",
             "stream",
             "-c",
@@ -679,7 +695,7 @@ def _reclone(source: str, say: Say) -> None:
 
 
 def _settle_as_standby(say: Say) -> None:
-    signal_file = conf.PG_DATA / "standby.signal"
+    signal_file = settings.HA_PG_DATA / "standby.signal"
     signal_file.touch()
     shutil.chown(signal_file, "postgres", "postgres")
     say("Replaying as a standby once...")
@@ -695,7 +711,7 @@ def _settle_as_standby(say: Say) -> None:
 
 def start_database_standalone(say: Say) -> None:
     """After teardown: the node's database runs on its own, writable, outside the cluster."""
-    (conf.PG_DATA / "standby.signal").unlink(missing_ok=True)
+    (settings.HA_PG_DATA / "standby.signal").unlink(missing_ok=True)
     if db_running():
         return
     say("Starting the database as a stand-alone server...")
@@ -704,9 +720,9 @@ def start_database_standalone(say: Say) -> None:
 
 def remove_configuration(say: Say) -> None:
     """Forget the cluster on this node: corosync key and configuration, the CIB."""
-    for path in (conf.COROSYNC_CONF, conf.COROSYNC_CONF.with_name("authkey")):
+    for path in (settings.HA_COROSYNC_CONF, settings.HA_COROSYNC_CONF.with_name("authkey")):
         path.unlink(missing_ok=True)
-    cib_dir = conf.CIB_DIR
+    cib_dir = settings.HA_CIB_DIR
     if cib_dir.is_dir():
         for item in cib_dir.iterdir():
             if item.is_file():

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from . import cluster, conf
+from . import cluster
 from .cluster import ClusterError
 
 Say = Callable[[str], None]
@@ -44,7 +44,7 @@ NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 
 
 def private_key_path() -> Path:
-    return conf.KEY_DIR / PRIVATE_KEY
+    return settings.HA_KEY_DIR / PRIVATE_KEY
 
 
 def public_key() -> str:
@@ -60,8 +60,8 @@ def generate_keys(*, replace: bool = False) -> tuple[str, bool]:
     key_path = private_key_path()
     if key_path.exists() and not replace:
         return public_key(), False
-    conf.KEY_DIR.mkdir(parents=True, exist_ok=True)
-    conf.KEY_DIR.chmod(0o700)
+    settings.HA_KEY_DIR.mkdir(parents=True, exist_ok=True)
+    settings.HA_KEY_DIR.chmod(0o700)
     key = Ed25519PrivateKey.generate()
     private = key.private_bytes(
         serialization.Encoding.PEM,
@@ -76,7 +76,7 @@ def generate_keys(*, replace: bool = False) -> tuple[str, bool]:
     with os.fdopen(fd, "wb") as out:
         out.write(private)
     key_path.with_suffix(".pub").write_text(text + "\n")
-    (conf.KEY_DIR / "known_hosts").unlink(missing_ok=True)
+    (settings.HA_KEY_DIR / "known_hosts").unlink(missing_ok=True)
     return text, True
 
 
@@ -122,7 +122,7 @@ def authorize_primary(key_text: str) -> bool:
         f'command="{join_command()}",'
         "no-port-forwarding,no-agent-forwarding,no-X11-forwarding,no-pty"
     )
-    path = conf.AUTHORIZED_KEYS
+    path = settings.HA_AUTHORIZED_KEYS
     path.parent.mkdir(parents=True, exist_ok=True)
     path.parent.chmod(0o700)
     lines = path.read_text().splitlines() if path.exists() else []
@@ -150,7 +150,7 @@ class Peer:
             "-o", "BatchMode=yes",
             "-o", "IdentitiesOnly=yes",
             "-o", "StrictHostKeyChecking=accept-new",
-            "-o", f"UserKnownHostsFile={conf.KEY_DIR / 'known_hosts'}",
+            "-o", f"UserKnownHostsFile={settings.HA_KEY_DIR / 'known_hosts'}",
             "-o", "ConnectTimeout=5",
             "-o", "LogLevel=ERROR",
             f"root@{self.address}",
@@ -270,27 +270,27 @@ def fencing_devices(names: list[str], agent: str, params: list[str]) -> list[dic
 
 def render_files(plan: Plan, member: Member) -> dict[str, str]:
     """Path -> content of every cluster file of one member."""
-    pg_root = conf.PG_DATA.parent
-    networks = sorted({f"{m.address}/32" for m in plan.members} | set(conf.TRUSTED_NETWORKS))
+    pg_root = settings.HA_PG_DATA.parent
+    networks = sorted({f"{m.address}/32" for m in plan.members} | set(settings.HA_TRUSTED_NETWORKS))
     cib = render_to_string(
         "highavailability/cluster/cib.xml",
         {
             "cluster_name": plan.cluster_name,
             "stonith_enabled": "true" if plan.fencing else "false",
-            "stonith_action": conf.STONITH_ACTION,
-            "priority_fencing_delay": "0s" if plan.qdevice else conf.PRIORITY_FENCING_DELAY,
-            "dc_deadtime": conf.DC_DEADTIME,
-            "pg_bin": conf.PG_BIN,
-            "pg_data": conf.PG_DATA,
-            "pg_socket_dir": conf.PG_SOCKET_DIR,
-            "pg_port": conf.PG_PORT,
-            "monitor_promoted": conf.PG_MONITOR_PROMOTED,
-            "monitor_unpromoted": conf.PG_MONITOR_UNPROMOTED,
+            "stonith_action": settings.HA_STONITH_ACTION,
+            "priority_fencing_delay": "0s" if plan.qdevice else settings.HA_PRIORITY_FENCING_DELAY,
+            "dc_deadtime": settings.HA_DC_DEADTIME,
+            "pg_bin": settings.HA_PG_BIN,
+            "pg_data": settings.HA_PG_DATA,
+            "pg_socket_dir": settings.HA_PG_SOCKET_DIR,
+            "pg_port": settings.HA_PG_PORT,
+            "monitor_promoted": settings.HA_PG_MONITOR_PROMOTED,
+            "monitor_unpromoted": settings.HA_PG_MONITOR_UNPROMOTED,
             "vip": plan.vip,
-            "vip_prefixlen": conf.VIP_PREFIXLEN,
-            "vip_nic": conf.VIP_NIC,
+            "vip_prefixlen": settings.HA_VIP_PREFIXLEN,
+            "vip_nic": settings.HA_VIP_NIC,
             "repo": settings.BASE_DIR,
-            "app_state_dir": conf.APP_STATE_DIR,
+            "app_state_dir": settings.HA_APP_STATE_DIR,
             "fencing": plan.fencing,
         },
     )
@@ -298,8 +298,8 @@ def render_files(plan: Plan, member: Member) -> dict[str, str]:
         "highavailability/cluster/corosync.conf",
         {
             "cluster_name": plan.cluster_name,
-            "token": conf.COROSYNC_TOKEN,
-            "consensus": conf.COROSYNC_CONSENSUS,
+            "token": settings.HA_COROSYNC_TOKEN,
+            "consensus": settings.HA_COROSYNC_CONSENSUS,
             "nodes": plan.members,
             "qdevice": plan.qdevice,
         },
@@ -310,7 +310,7 @@ def render_files(plan: Plan, member: Member) -> dict[str, str]:
             "node_name": member.name,
             "hba_file": pg_root / "pg_hba.conf",
             "vip": plan.vip,
-            "pg_port": conf.PG_PORT,
+            "pg_port": settings.HA_PG_PORT,
             "sync_conf": pg_root / "sync.conf",
         },
     )
@@ -320,8 +320,8 @@ def render_files(plan: Plan, member: Member) -> dict[str, str]:
          "networks": networks},
     )  # fmt: skip
     return {
-        str(conf.COROSYNC_CONF): corosync,
-        str(conf.CIB_DIR / "cib.xml"): cib,
+        str(settings.HA_COROSYNC_CONF): corosync,
+        str(settings.HA_CIB_DIR / "cib.xml"): cib,
         str(pg_root / "node.conf"): node_conf,
         str(pg_root / "pg_hba.conf"): hba,
     }
@@ -341,12 +341,12 @@ def _write(path: Path, text: str, owner: str | None = None, mode: int = 0o644) -
 
 def install_database_files(files: dict[str, str]) -> None:
     """PostgreSQL's cluster settings of this node (outside PGDATA), included from PGDATA."""
-    pg_root = str(conf.PG_DATA.parent)
+    pg_root = str(settings.HA_PG_DATA.parent)
     for name, text in files.items():
         if name.startswith(pg_root):
             _write(Path(name), text, "postgres:postgres")
-    pg_conf = conf.PG_DATA / "postgresql.conf"
-    include = f"include_if_exists = '{conf.PG_DATA.parent / 'node.conf'}'"
+    pg_conf = settings.HA_PG_DATA / "postgresql.conf"
+    include = f"include_if_exists = '{settings.HA_PG_DATA.parent / 'node.conf'}'"
     if pg_conf.exists() and include not in pg_conf.read_text():
         with open(pg_conf, "a") as out:
             out.write(f"\n# cluster settings of this node (ha_deploy)\n{include}\n")
@@ -354,10 +354,10 @@ def install_database_files(files: dict[str, str]) -> None:
 
 def install_cluster_files(files: dict[str, str], authkey: bytes) -> None:
     """corosync's configuration and key, and the seeded CIB, of this node."""
-    _write(conf.COROSYNC_CONF, files[str(conf.COROSYNC_CONF)])
-    cib = conf.CIB_DIR / "cib.xml"
+    _write(settings.HA_COROSYNC_CONF, files[str(settings.HA_COROSYNC_CONF)])
+    cib = settings.HA_CIB_DIR / "cib.xml"
     _write(cib, files[str(cib)], "hacluster:haclient", 0o600)
-    key = conf.COROSYNC_CONF.with_name("authkey")
+    key = settings.HA_COROSYNC_CONF.with_name("authkey")
     fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o400)
     with os.fdopen(fd, "wb") as out:
         out.write(authkey)
@@ -416,7 +416,7 @@ def join_clone(payload: dict, say: Say) -> None:
         say("Stand-alone database stopped")
     files = payload["files"]
     source = (
-        f"host={payload['primary']} port={conf.PG_PORT} user=postgres dbname=postgres "
+        f"host={payload['primary']} port={settings.HA_PG_PORT} user=postgres dbname=postgres "
         "connect_timeout=5"
     )
     cluster._reclone(source, say)
@@ -500,7 +500,7 @@ def deploy(plan: Plan, peer: Peer, say: Callable[..., None]) -> None:
 def wait_formed(plan: Plan, say: Callable[..., None]) -> None:
     """Poll (with a deadline) until this node is promoted with the VIP and the standby streams
     and is promotable (synchronous, with a positive promotion score)."""
-    deadline = time.monotonic() + conf.DEPLOY_TIMEOUT
+    deadline = time.monotonic() + settings.HA_DEPLOY_TIMEOUT
     reported: set[str] = set()
     while time.monotonic() < deadline:
         try:
@@ -541,6 +541,6 @@ def wait_formed(plan: Plan, say: Callable[..., None]) -> None:
             return
         time.sleep(0.5)
     raise ClusterError(
-        f"Error: the cluster did not form within {conf.DEPLOY_TIMEOUT} s: "
+        f"Error: the cluster did not form within {settings.HA_DEPLOY_TIMEOUT} s: "
         "see ha_status and /var/log/pacemaker/pacemaker.log on both nodes"
     )

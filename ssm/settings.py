@@ -282,6 +282,49 @@ PRODUCT_CA_ENCRYPTION_KEY = env.str("PRODUCT_CA_ENCRYPTION_KEY", default="") or 
     "derived-from-secret-key:" + SECRET_KEY
 )
 
+# A cluster node (highavailability).
+# HA_PG_BIN, HA_PG_DATA, HA_PG_SOCKET_DIR, HA_PG_PORT: the PostgreSQL instance that pacemaker
+# (PAF) manages on this node. HA_VIP (with HA_VIP_PREFIXLEN on HA_VIP_NIC): the virtual
+# address. HA_COROSYNC_CONF, HA_CIB_DIR, HA_RUN_DIR: where the cluster keeps its
+# configuration and pid files. HA_KEY_DIR: this node's cluster key pair and known hosts
+# (ha_generatekeys); HA_AUTHORIZED_KEYS: where ha_provision_standby lets the primary in.
+# The rest are the cluster's timing, fencing and quorum-device choices that ha_deploy writes
+# into corosync.conf and the CIB (docs/ha.md explains each value).
+HA_PG_BIN = Path(env.str("HA_PG_BIN", default="/usr/lib/postgresql/15/bin"))
+HA_PG_DATA = Path(env.str("HA_PG_DATA", default="/var/lib/postgresql/15/ha"))
+HA_PG_SOCKET_DIR = env.str("HA_PG_SOCKET_DIR", default="/run/postgresql")
+HA_PG_PORT = env.int("HA_PG_PORT", default=5432)
+HA_VIP = env.str("HA_VIP", default="")
+HA_VIP_PREFIXLEN = env.int("HA_VIP_PREFIXLEN", default=24)
+HA_VIP_NIC = env.str("HA_VIP_NIC", default="eth0")
+HA_COROSYNC_CONF = Path(env.str("HA_COROSYNC_CONF", default="/etc/corosync/corosync.conf"))
+HA_CIB_DIR = Path(env.str("HA_CIB_DIR", default="/var/lib/pacemaker/cib"))
+HA_RUN_DIR = Path(env.str("HA_RUN_DIR", default="/run"))
+
+HA_KEY_DIR = Path(env.str("HA_KEY_DIR", default=str(SSM_VAR / "ha")))
+HA_AUTHORIZED_KEYS = Path(env.str("HA_AUTHORIZED_KEYS", default="/root/.ssh/authorized_keys"))
+# where the application resource finds <node name>/app/ssm.env on every node
+HA_APP_STATE_DIR = Path(env.str("HA_APP_STATE_DIR", default=str(SSM_VAR.parent.parent)))
+# networks allowed to reach PostgreSQL (replication and the application), space separated
+HA_TRUSTED_NETWORKS = env.str("HA_TRUSTED_NETWORKS", default="").split()
+
+HA_COROSYNC_TOKEN = env.int("HA_COROSYNC_TOKEN", default=2000)
+HA_COROSYNC_CONSENSUS = env.int("HA_COROSYNC_CONSENSUS", default=2400)
+HA_DC_DEADTIME = env.str("HA_DC_DEADTIME", default="3s")
+HA_PG_MONITOR_PROMOTED = env.str("HA_PG_MONITOR_PROMOTED", default="15s")
+HA_PG_MONITOR_UNPROMOTED = env.str("HA_PG_MONITOR_UNPROMOTED", default="16s")
+HA_FENCE_AGENT = env.str("HA_FENCE_AGENT", default="")
+HA_FENCE_PARAMS = env.str("HA_FENCE_PARAMS", default="").split()
+HA_STONITH_ACTION = env.str("HA_STONITH_ACTION", default="off")
+HA_PRIORITY_FENCING_DELAY = env.str("HA_PRIORITY_FENCING_DELAY", default="5s")
+HA_QDEVICE_HOST = env.str("HA_QDEVICE_HOST", default="")
+HA_QDEVICE_PORT = env.int("HA_QDEVICE_PORT", default=5403)
+HA_QDEVICE_TIMEOUT = env.int("HA_QDEVICE_TIMEOUT", default=3000)
+HA_QDEVICE_SYNC_TIMEOUT = env.int("HA_QDEVICE_SYNC_TIMEOUT", default=6000)
+HA_DEPLOY_TIMEOUT = env.int("HA_DEPLOY_TIMEOUT", default=240)
+# CPU niceness of pacemaker and what it starts (the application agent resets its own to 0)
+HA_CLUSTER_NICE = env.int("HA_CLUSTER_NICE", default=-10)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,9 +6,9 @@ from pathlib import Path
 from unittest import mock
 
 from django.core.management import call_command
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, override_settings
 
-from highavailability import cluster, conf
+from highavailability import cluster
 
 CRM_MON = """<pacemaker-result api-version="2.25" request="crm_mon --output-as=xml">
   <summary>
@@ -116,7 +116,7 @@ class CorosyncConfTests(SimpleTestCase):
             path = Path(tmp) / "corosync.conf"
             path.write_text(COROSYNC_CONF)
             path.with_name("authkey").write_bytes(b"key")
-            with mock.patch.object(conf, "COROSYNC_CONF", path):
+            with override_settings(HA_COROSYNC_CONF=path):
                 nodes = cluster.configured_nodes()
         self.assertEqual([(n.name, n.nodeid, n.cluster_addr) for n in nodes], [
             ("primary-node", 1, "169.254.101.11"),
@@ -131,7 +131,7 @@ class HaStatusTests(SimpleTestCase):
         return out.getvalue()
 
     def test_not_enabled(self):
-        with mock.patch.object(conf, "COROSYNC_CONF", Path("/nonexistent/corosync.conf")):
+        with override_settings(HA_COROSYNC_CONF=Path("/nonexistent/corosync.conf")):
             self.assertEqual(self.status().strip(), "HA is not enabled.")
 
     def test_cluster_and_database_stopped(self):
@@ -140,8 +140,8 @@ class HaStatusTests(SimpleTestCase):
             path.write_text(COROSYNC_CONF)
             path.with_name("authkey").write_bytes(b"key")
             with (
-                mock.patch.object(conf, "COROSYNC_CONF", path),
-                mock.patch.object(conf, "RUN_DIR", Path(tmp)),
+                override_settings(HA_COROSYNC_CONF=path),
+                override_settings(HA_RUN_DIR=Path(tmp)),
                 mock.patch.object(cluster, "db_running", return_value=False),
             ):
                 text = self.status()

@@ -8,11 +8,12 @@ from io import StringIO
 from pathlib import Path
 from unittest import mock
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import SimpleTestCase, override_settings
 
-from highavailability import conf, formation
+from highavailability import formation
 from highavailability.cluster import ClusterError
 
 PRIMARY = formation.Member("primary-node", "192.0.2.11", "198.51.100.11", 1)
@@ -28,9 +29,9 @@ class TempDirs(SimpleTestCase):
             "AUTHORIZED_KEYS": self.tmp / "root" / ".ssh" / "authorized_keys",
             "COROSYNC_CONF": self.tmp / "etc" / "corosync.conf",
         }.items():
-            patcher = mock.patch.object(conf, name, value)
-            patcher.start()
-            self.addCleanup(patcher.stop)
+            overridden = override_settings(**{f"HA_{name}": value})
+            overridden.enable()
+            self.addCleanup(overridden.disable)
 
 
 class KeyTests(TempDirs):
@@ -57,21 +58,21 @@ class KeyTests(TempDirs):
         public, _ = formation.generate_keys()
         self.assertTrue(formation.authorize_primary(public))
         self.assertFalse(formation.authorize_primary(public))  # once only
-        lines = conf.AUTHORIZED_KEYS.read_text().splitlines()
+        lines = settings.HA_AUTHORIZED_KEYS.read_text().splitlines()
         self.assertEqual(len(lines), 1)
         self.assertTrue(lines[0].startswith('command="env '))
         self.assertIn("manage.py ha_join", lines[0])
         for option in ("no-port-forwarding", "no-agent-forwarding", "no-pty"):
             self.assertIn(option, lines[0])
         self.assertIn(public.split()[1], lines[0])
-        self.assertEqual(os.stat(conf.AUTHORIZED_KEYS).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(settings.HA_AUTHORIZED_KEYS).st_mode & 0o777, 0o600)
 
     def test_bad_keys_are_refused_with_the_fix(self):
         for text in ("", "hello", "ssh-rsa AAAAB3NzaC1yc2E", "ssh-ed25519 not-base64!"):
             with self.subTest(text=text), self.assertRaises(ClusterError) as caught:
                 formation.authorize_primary(text)
             self.assertIn("Error:", str(caught.exception))
-        self.assertFalse(conf.AUTHORIZED_KEYS.exists())
+        self.assertFalse(settings.HA_AUTHORIZED_KEYS.exists())
 
     def test_provision_standby_command(self):
         public, _ = formation.generate_keys()
@@ -128,7 +129,7 @@ class RenderTests(SimpleTestCase):
             ["primary-node", "secondary-node"], "fence_ssmlab", ["socket_path=/run/p.sock"]
         )
         files = formation.render_files(self.plan(fencing=fencing), PRIMARY)
-        cib = ET.fromstring(files[str(conf.CIB_DIR / "cib.xml")])
+        cib = ET.fromstring(files[str(settings.HA_CIB_DIR / "cib.xml")])
         options = {n.get("name"): n.get("value") for n in cib.iter("nvpair")}
         self.assertEqual(options["stonith-enabled"], "true")
         self.assertEqual(options["ip"], "192.0.2.10")
@@ -138,27 +139,29 @@ class RenderTests(SimpleTestCase):
         self.assertEqual(primitives["fence-cluster"], "fence_ssmlab")
         self.assertIn("ssm-app", primitives)
         unfenced = ET.fromstring(formation.render_files(self.plan(), PRIMARY)[
-            str(conf.CIB_DIR / "cib.xml")])  # fmt: skip
+            str(settings.HA_CIB_DIR / "cib.xml")])  # fmt: skip
         self.assertNotIn("fence-cluster", {p.get("id") for p in unfenced.iter("primitive")})
 
     def test_corosync_nodes_and_quorum(self):
         heuristic = "/opt/ssm/highavailability/scripts/holds-vip 192.0.2.10 eth0"
         qdevice = {"host": "192.0.2.100", "port": 5403, "timeout": 3000, "sync_timeout": 6000,
                    "heuristic": heuristic}  # fmt: skip
-        text = formation.render_files(self.plan(qdevice=qdevice), PRIMARY)[str(conf.COROSYNC_CONF)]
+        text = formation.render_files(self.plan(qdevice=qdevice), PRIMARY)[
+            str(settings.HA_COROSYNC_CONF)
+        ]
         self.assertIn("ring0_addr: 198.51.100.12", text)
         self.assertIn("name: secondary-node", text)
         self.assertIn("host: 192.0.2.100", text)
         self.assertNotIn("two_node", text)
-        two = formation.render_files(self.plan(), PRIMARY)[str(conf.COROSYNC_CONF)]
+        two = formation.render_files(self.plan(), PRIMARY)[str(settings.HA_COROSYNC_CONF)]
         self.assertIn("two_node: 1", two)
         self.assertEqual(two.count("{"), two.count("}"))
 
     def test_each_member_gets_its_own_database_files(self):
         mine = formation.render_files(self.plan(), PRIMARY)
         theirs = formation.render_files(self.plan(), SECONDARY)
-        node_conf = str(conf.PG_DATA.parent / "node.conf")
-        hba = str(conf.PG_DATA.parent / "pg_hba.conf")
+        node_conf = str(settings.HA_PG_DATA.parent / "node.conf")
+        hba = str(settings.HA_PG_DATA.parent / "pg_hba.conf")
         self.assertIn("application_name=primary-node", mine[node_conf])
         self.assertIn("application_name=secondary-node", theirs[node_conf])
         self.assertIn("host=192.0.2.10 ", theirs[node_conf])

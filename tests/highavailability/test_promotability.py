@@ -12,14 +12,15 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
 from django.template.loader import render_to_string
-from django.test import RequestFactory, SimpleTestCase, TestCase
+from django.test import RequestFactory, SimpleTestCase, TestCase, override_settings
 
 from core.choices import EventCategory
 from core.models import Event
-from highavailability import cluster, conf, services, views
+from highavailability import cluster, services, views
 from highavailability.choices import ClusterHealth, NodeRole
 from highavailability.management.commands import ha_cluster_stop
 from highavailability.management.commands.ha_status import Command
+from highavailability.models import ClusterStatus
 
 from .support import NORMAL_XML, PRIMARY, SECONDARY, crm_mon_xml, observation
 
@@ -108,7 +109,7 @@ class CompleteHereTests(SimpleTestCase):
         with tempfile.TemporaryDirectory() as folder:
             Path(folder, "cib.xml").write_text(xml)
             with (
-                mock.patch.object(conf, "CIB_DIR", Path(folder)),
+                override_settings(HA_CIB_DIR=Path(folder)),
                 mock.patch("socket.gethostname", return_value=PRIMARY),
             ):
                 return cluster.complete_here()
@@ -121,7 +122,7 @@ class CompleteHereTests(SimpleTestCase):
         self.assertFalse(self.cib(None))
 
     def test_no_cib(self):
-        with mock.patch.object(conf, "CIB_DIR", Path("/nonexistent")):
+        with override_settings(HA_CIB_DIR=Path("/nonexistent")):
             self.assertFalse(cluster.complete_here())
 
 
@@ -136,7 +137,7 @@ class HealthTests(TestCase):
     def test_promotability_changes_are_events_and_stored(self):
         services.apply_observation(observation(crm_mon_xml()))
         services.apply_observation(observation(crm_mon_xml(complete=(PRIMARY,))))
-        status = services.ClusterStatus.objects.get(pk=1)
+        status = ClusterStatus.objects.get(pk=1)
         self.assertIs(status.standby_promotable, False)
         services.apply_observation(observation(crm_mon_xml()))
         actions = list(
@@ -148,7 +149,7 @@ class HealthTests(TestCase):
 
     def test_widget_shows_whether_the_standby_is_promotable(self):
         services.apply_observation(observation(crm_mon_xml(complete=(PRIMARY,))))
-        status = services.ClusterStatus.objects.get(pk=1)
+        status = ClusterStatus.objects.get(pk=1)
         html = render_to_string("highavailability/_host.html", {"status": status})
         self.assertRegex(html, r'data-testid="ha-promotable">Standby promotable: <span[^>]*>no<')
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import psutil
 from django.db import connection
-from django.test import SimpleTestCase, TestCase, TransactionTestCase
+from django.test import SimpleTestCase, TestCase, TransactionTestCase, override_settings
 from django.utils import timezone
 
 from core.choices import EventCategory
 from core.models import Event
-from highavailability import cluster, conf, services
+from highavailability import cluster, services
 from highavailability.choices import (
     ClusterHealth,
     HAJobKind,
@@ -53,17 +53,13 @@ COROSYNC_CONF = """nodelist {
 @contextmanager
 def corosync_conf(text):
     """Point the node's corosync configuration at a file with this text (None: no file)."""
-    original = conf.COROSYNC_CONF
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "corosync.conf"
         if text is not None:
             path.write_text(text)
             path.with_name("authkey").write_bytes(b"key")
-        conf.COROSYNC_CONF = path
-        try:
+        with override_settings(HA_COROSYNC_CONF=path):
             yield path
-        finally:
-            conf.COROSYNC_CONF = original
 
 
 def ha_actions():

@@ -4,9 +4,10 @@ Run by the guard on a standby (highavailability/syncguard.py), once when the clu
 without a primary it may not promote, and once more when a primary is back (the HA event,
 which needs a writable database, is recorded then)."""
 
+from django.conf import settings
 from django.db import connections
 
-from highavailability import conf, services
+from highavailability import services
 
 from ._base import HACommand
 
@@ -29,7 +30,7 @@ class Command(HACommand):
             return
         # no database accepts writes: read this node's standby copy (its local socket)
         local = connections["default"].settings_dict
-        local.update(HOST=conf.PG_SOCKET_DIR, PORT=str(conf.PG_PORT))
+        local.update(HOST=settings.HA_PG_SOCKET_DIR, PORT=str(settings.HA_PG_PORT))
         local["OPTIONS"] = {**local.get("OPTIONS", {}), "target_session_attrs": "any"}
         recipients = services.alert_no_active_server(node, reason)
         self.say(f"No active server: e-mail sent to {', '.join(recipients) or 'the log'}")

@@ -2,7 +2,9 @@
 
 import socket
 
-from highavailability import cluster, conf
+from django.conf import settings
+
+from highavailability import cluster
 from highavailability.choices import HAJobKind
 from highavailability.services import JobReporter
 
@@ -25,4 +27,4 @@ class Command(HACommand):
             cluster.repair_database(say)
             cluster.start_daemons(say)
             say("Waiting until this node is protected (active, or a promotable standby)...")
-            cluster.wait_protected(socket.gethostname(), say, conf.DEPLOY_TIMEOUT)
+            cluster.wait_protected(socket.gethostname(), say, settings.HA_DEPLOY_TIMEOUT)

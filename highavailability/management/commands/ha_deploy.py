@@ -5,7 +5,7 @@ import socket
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from highavailability import cluster, conf, formation
+from highavailability import cluster, formation
 from highavailability.choices import HAJobKind
 from highavailability.services import JobReporter
 
@@ -32,10 +32,10 @@ class Command(HACommand):
         parser.add_argument("--secondary-address")
         parser.add_argument("--secondary-cluster-address")
         parser.add_argument("--secondary-name", default="", help="default: its host name")
-        parser.add_argument("--vip", default=conf.VIP or None)
+        parser.add_argument("--vip", default=settings.HA_VIP or None)
         parser.add_argument(
             "--fence-agent",
-            default=conf.FENCE_AGENT,
+            default=settings.HA_FENCE_AGENT,
             help="stonith agent (fence_ipmilan, fence_vmware_rest, fence_sbd...); empty = none",
         )
         parser.add_argument(
@@ -44,7 +44,9 @@ class Command(HACommand):
             default=None,
             help="name=value for the agent, or node:name=value for one node's device (repeat)",
         )
-        parser.add_argument("--qdevice-host", default=conf.QDEVICE_HOST, help="corosync-qnetd")
+        parser.add_argument(
+            "--qdevice-host", default=settings.HA_QDEVICE_HOST, help="corosync-qnetd"
+        )
         parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     def ask(self, options, key):
@@ -83,16 +85,20 @@ class Command(HACommand):
                 f"host name other than this server's ({me})"
             )
         names = [me, secondary_name]
-        params = options["fence_param"] if options["fence_param"] is not None else conf.FENCE_PARAMS
+        params = (
+            options["fence_param"]
+            if options["fence_param"] is not None
+            else settings.HA_FENCE_PARAMS
+        )
         qdevice = None
         if options["qdevice_host"]:
             qdevice = {
                 "host": options["qdevice_host"],
-                "port": conf.QDEVICE_PORT,
-                "timeout": conf.QDEVICE_TIMEOUT,
-                "sync_timeout": conf.QDEVICE_SYNC_TIMEOUT,
+                "port": settings.HA_QDEVICE_PORT,
+                "timeout": settings.HA_QDEVICE_TIMEOUT,
+                "sync_timeout": settings.HA_QDEVICE_SYNC_TIMEOUT,
                 "heuristic": f"{settings.BASE_DIR}/highavailability/scripts/holds-vip {vip} "
-                f"{conf.VIP_NIC}",
+                f"{settings.HA_VIP_NIC}",
             }
         plan = formation.Plan(
             primary=formation.Member(me, primary_address, primary_cluster, 1),

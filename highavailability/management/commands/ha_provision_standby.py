@@ -1,8 +1,9 @@
 """ha_provision_standby: prepare the secondary (server 2) to be deployed by the primary."""
 
+from django.conf import settings
 from django.core.management.base import CommandError
 
-from highavailability import cluster, conf, formation
+from highavailability import cluster, formation
 
 from ._base import HACommand
 
@@ -23,7 +24,7 @@ class Command(HACommand):
             key = input("Paste the public key printed by ha_generatekeys on the primary: ")
         added = formation.authorize_primary(key)
         self.say(
-            f"Primary's key {'added to' if added else 'already in'} {conf.AUTHORIZED_KEYS} "
+            f"Primary's key {'added to' if added else 'already in'} {settings.HA_AUTHORIZED_KEYS} "
             "(restricted to the cluster's join steps)"
         )
         self.say("Standby provisioned. Next: on the primary, run ha_deploy.")

@@ -1,0 +1,35 @@
+"""State changes of the accounts app. Every change that matters goes through here.
+
+Each function validates, writes inside one transaction together with its event-log row,
+and queues follow-up work (Celery, e-mail) with transaction.on_commit. Calls to Cisco
+Software Central go through accounts.csc_client, always outside a database transaction,
+and what they return is applied in one transaction so a failure leaves nothing
+half-applied.
+"""
+
+from .account_requests import (
+    approve_account_request,
+    create_account_request,
+    reject_account_request,
+)
+from .local_accounts import (
+    create_local_account,
+    create_virtual_account,
+    delete_local_account,
+    satellite,
+)
+from .users import create_user, remove_account_role, set_account_role, set_system_role
+
+__all__ = [
+    "approve_account_request",
+    "create_account_request",
+    "create_local_account",
+    "create_user",
+    "create_virtual_account",
+    "delete_local_account",
+    "reject_account_request",
+    "remove_account_role",
+    "satellite",
+    "set_account_role",
+    "set_system_role",
+]

@@ -1,0 +1,145 @@
+"""Local accounts (registered with Cisco Software Central) and their virtual accounts, and
+this server's identity towards CSC (the satellite)."""
+
+import socket
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from core.choices import EventCategory, EventResult
+from core.services import record_event
+
+from .. import csc_client
+from ..access import can_manage, is_system_admin
+from ..choices import AccountStatus
+from ..models import (
+    DEFAULT_VIRTUAL_ACCOUNT_DESCRIPTION,
+    DEFAULT_VIRTUAL_ACCOUNT_NAME,
+    LocalAccount,
+    Satellite,
+    VirtualAccount,
+)
+
+
+def satellite() -> Satellite:
+    """This server's identity towards CSC, created on first use."""
+    found = Satellite.objects.order_by("pk").first()
+    if found:
+        return found
+    name = getattr(settings, "SATELLITE_NAME", "") or socket.gethostname()
+    with transaction.atomic():
+        obj, _ = Satellite.objects.get_or_create(pk=1, defaults={"name": name[:100]})
+    return obj
+
+
+def create_local_account(
+    *,
+    name,
+    cisco_smart_account,
+    cisco_virtual_account,
+    notification_email,
+    requested_by=None,
+    requested_by_username="",
+    approved_by=None,
+    **fields,
+) -> LocalAccount:
+    """Create a local account with its "Default" virtual account (inside the caller's transaction).
+
+    Approval calls this after CSC accepted the registration; tests and data loading may
+    call it directly for an account that is not registered.
+    """
+    with transaction.atomic():
+        account = LocalAccount.objects.create(
+            name=name,
+            cisco_smart_account=cisco_smart_account,
+            cisco_virtual_account=cisco_virtual_account,
+            notification_email=notification_email,
+            requested_by=requested_by,
+            requested_by_username=requested_by_username
+            or getattr(requested_by, "username", "")
+            or "",
+            approved_by=approved_by,
+            **fields,
+        )
+        VirtualAccount.objects.create(
+            account=account,
+            name=DEFAULT_VIRTUAL_ACCOUNT_NAME,
+            description=DEFAULT_VIRTUAL_ACCOUNT_DESCRIPTION,
+            is_default=True,
+        )
+    return account
+
+
+def create_virtual_account(
+    account: LocalAccount, *, name, description="", by_user
+) -> VirtualAccount:
+    """Add a local virtual account to an account."""
+    if not can_manage(by_user, account):
+        raise PermissionDenied("You cannot change this account.")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Name is required."})
+    if len(name) > 100:
+        raise ValidationError({"name": "Name must be at most 100 characters."})
+    with transaction.atomic():
+        if account.virtual_accounts.filter(name__iexact=name).exists():
+            raise ValidationError(
+                {"name": f"Virtual account {name} already exists in {account.name}."}
+            )
+        virtual_account = VirtualAccount.objects.create(
+            account=account, name=name, description=(description or "").strip()[:300]
+        )
+        record_event(
+            EventCategory.ACCOUNT,
+            "virtual_account_created",
+            f"Local virtual account {name} created in {account.name}",
+            user=by_user,
+            account=account,
+        )
+    return virtual_account
+
+
+def delete_local_account(account: LocalAccount, by_user):
+    """Delete an account: deregister it in CSC (removing its product instances there), then here.
+
+    While CSC is asked the account is "Deleting" (no synchronization starts). If CSC
+    cannot be reached the account is kept as it was and ValidationError says why; an
+    account CSC no longer knows is deleted here all the same.
+    """
+    if not is_system_admin(by_user):
+        raise PermissionDenied("Only a system administrator can delete accounts.")
+    name = account.name
+    previous = LocalAccount.objects.filter(pk=account.pk).values_list("status", flat=True).first()
+    claimed = (
+        LocalAccount.objects.filter(pk=account.pk)
+        .exclude(status=AccountStatus.DELETING)
+        .update(status=AccountStatus.DELETING)
+    )
+    if not claimed:
+        raise ValidationError(f"Account {name} is being deleted already.")
+    if account.csc_registration_id:
+        try:
+            csc_client.deregister(account, satellite().server_id)
+        except csc_client.CscError as exc:
+            if not (isinstance(exc, csc_client.CscRefused) and exc.status == 404):
+                with transaction.atomic():
+                    LocalAccount.objects.filter(pk=account.pk).update(status=previous)
+                    record_event(
+                        EventCategory.ACCOUNT,
+                        "account_delete_failed",
+                        f"Account {name} was not deleted: {exc}",
+                        user=by_user,
+                        result=EventResult.FAILURE,
+                        account=account,
+                    )
+                raise ValidationError(f"The account was not deleted: {exc}") from None
+    with transaction.atomic():
+        record_event(
+            EventCategory.ACCOUNT,
+            "account_deleted",
+            f"Account {name} deleted and deregistered from Cisco Software Central",
+            user=by_user,
+            account_name=name,
+        )
+        LocalAccount.objects.filter(pk=account.pk).delete()
