@@ -3,7 +3,6 @@
 import os
 import socket
 import tempfile
-import time
 from pathlib import Path
 
 import psutil
@@ -15,18 +14,9 @@ from highavailability import services
 from highavailability.models import Node
 from highavailability.tasks import collect_cluster_state_task
 from tests.support.celery_worker import CeleryWorker
+from tests.support.polling import wait_for
 
 from .support import enable_ha
-
-
-def wait_for(predicate, seconds=30.0, message="condition"):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"Timed out waiting for {message}")
 
 
 class CollectorWorkerTests(TransactionTestCase):

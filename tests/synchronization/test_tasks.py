@@ -1,7 +1,5 @@
 """Synchronization through a real Celery worker and a real mock CSC process."""
 
-import time
-
 from celery import current_app
 from django.test import TransactionTestCase
 
@@ -14,16 +12,7 @@ from synchronization.tasks import queue_due_synchronizations_task, run_synchroni
 from tests.accounts.helpers import CscMixin
 from tests.support.celery_worker import CeleryWorker
 from tests.support.personas import build_personas
-
-
-def wait_for(predicate, deadline=30.0, message="condition"):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"Timed out waiting for {message}")
+from tests.support.polling import wait_for
 
 
 class SynchronizationWorkerTests(CscMixin, TransactionTestCase):
