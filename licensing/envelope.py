@@ -64,7 +64,7 @@ def _text(body, key, *, required=True, max_length=100, pattern=TEXT_RE) -> str:
         raise EnvelopeError(400, "invalid_field", f"{key} must be a non-empty string")
     if len(value) > max_length:
         raise EnvelopeError(400, "invalid_field", f"{key} is longer than {max_length} characters")
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise EnvelopeError(400, "invalid_field", f"{key} contains characters not allowed")
     return value.strip()
 
@@ -81,7 +81,7 @@ def _counts(body, key) -> list[tuple[str, int]]:
             raise EnvelopeError(400, "invalid_field", f"each {key} item must be an object")
         tag = item.get("tag")
         count = item.get("count")
-        if not isinstance(tag, str) or not TAG_RE.match(tag):
+        if not isinstance(tag, str) or not TAG_RE.fullmatch(tag):
             raise EnvelopeError(400, "invalid_field", f"{key}: tag is missing or malformed")
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
             raise EnvelopeError(
@@ -124,7 +124,7 @@ def parse(body: bytes, *, now: float | None = None) -> Message:
             400, "unknown_type", f"unknown message type {str(message.get('type'))[:40]!r}"
         ) from None
     timestamp = message.get("timestamp")
-    if isinstance(timestamp, bool) or not isinstance(timestamp, int):
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or abs(timestamp) > 2**53:
         raise EnvelopeError(400, "invalid_field", "timestamp must be an integer (Unix seconds)")
     now = time.time() if now is None else now
     if abs(now - timestamp) > CLOCK_SKEW_SECONDS:
@@ -132,7 +132,7 @@ def parse(body: bytes, *, now: float | None = None) -> Message:
             401, "stale_timestamp", f"timestamp is more than {CLOCK_SKEW_SECONDS} s from now"
         )
     nonce = message.get("nonce")
-    if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
+    if not isinstance(nonce, str) or not NONCE_RE.fullmatch(nonce):
         raise EnvelopeError(400, "invalid_field", "nonce must be 16-64 characters [A-Za-z0-9_-]")
     parsed = Message(type=kind, timestamp=timestamp, nonce=nonce, raw=raw, signature=signature)
     if kind == MessageType.REGISTER:
@@ -147,6 +147,8 @@ def parse(body: bytes, *, now: float | None = None) -> Message:
             "product_type": _text(message, "productType", max_length=64),
             "software_version": _text(message, "softwareVersion", required=False, max_length=64),
             "csr": _csr(message),
+            # "register ... force": take the UDI over from wherever it is registered
+            "force": message.get("force") is True,
         }
         return parsed
     if signature is None:

@@ -111,7 +111,7 @@ class Device:
             envelope["signature"] = pki.sign(self.key, text.encode())
         return json.dumps(envelope).encode()
 
-    def register_envelope(self, token: str) -> bytes:
+    def register_envelope(self, token: str, *, force: bool = False) -> bytes:
         self.key = ec.generate_private_key(ec.SECP256R1())
         message = self._message(
             "register",
@@ -122,6 +122,8 @@ class Device:
             softwareVersion=self.version,
             csr=pki.csr_for(self.key, self.sn),
         )
+        if force:
+            message["force"] = True
         message.pop("instance", None)
         return self.envelope(message, sign=False)
 
@@ -194,8 +196,8 @@ class Client:
             raise GatewayRefused(status, data)
         return data
 
-    def register(self, device: Device, token: str) -> dict:
-        data = self.send(device.register_envelope(token))
+    def register(self, device: Device, token: str, *, force: bool = False) -> dict:
+        data = self.send(device.register_envelope(token, force=force))
         device.instance = data["instance"]
         device.accept_certificate(data, self.trusted_ca)
         return data

@@ -76,10 +76,14 @@ REGISTER_SQL = (
     " SELECT (SELECT id FROM i), t.live, t.current, t.active FROM (SELECT) AS one"
     " LEFT JOIN t ON true"
 )
-RETIRE_SQL = (
-    "UPDATE licensing_productinstance SET status = 'deregistered'"
-    " WHERE udi_pid = %(pid)s AND udi_sn = %(sn)s AND status = 'registered' RETURNING id"
+# The registered instance of a UDI (at most one), locked, with where it lives.
+REGISTERED_SQL = (
+    "SELECT i.id, i.virtual_account_id, va.account_id FROM licensing_productinstance i"
+    " JOIN accounts_virtualaccount va ON va.id = i.virtual_account_id"
+    " WHERE i.udi_pid = %(pid)s AND i.udi_sn = %(sn)s AND i.status = 'registered'"
+    " FOR UPDATE OF i"
 )
+RETIRE_SQL = "UPDATE licensing_productinstance SET status = 'deregistered' WHERE id = %s"
 # A token with a maximum number of uses is locked first so that concurrent registrations
 # count exactly. (Two statements: the count must see the rows committed while this one
 # waited for the lock.)
@@ -274,34 +278,57 @@ def register_product(message: Message) -> dict:
         created, *state = _first_statement(REGISTER_SQL, values | event)
         _refuse_unusable(*state)
     if created is None:
-        _register_in_transaction(token, values)
+        _register_in_transaction(token, values, force=body["force"])
     body = certificate_body(cert, ca, values["cert"])
     return {"instance": str(instance_uuid), "name": name, **body}
 
 
-def _register_in_transaction(token: _Token, values: dict) -> None:
+def _register_in_transaction(token: _Token, values: dict, *, force: bool = False) -> None:
     """Lock the token and check it, retire a registered instance of the UDI, count a limited
-    token's uses, and create."""
+    token's uses, and create.
+
+    A UDI registered in another virtual account is not taken over unless the product says
+    "force" (409 already_registered otherwise, naming nothing of the other account); a forced
+    move is recorded in both accounts.
+    """
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(LOCK_TOKEN_SQL, values)
             row = cursor.fetchone()
             _refuse_unusable(*(row[1:] if row else (None, False, False)))
+            cursor.execute(REGISTERED_SQL, values)
+            registered = cursor.fetchone()
+            moved = registered is not None and registered[1] != token.virtual_account_id
+            if moved and not force:
+                raise EnvelopeError(
+                    409,
+                    "already_registered",
+                    "this UDI is registered in another virtual account: deregister it there, "
+                    "or register with force to move it here",
+                )
             if token.max_uses is not None:
                 cursor.execute(COUNT_USES_SQL, [token.id])
                 if cursor.fetchone()[0] >= token.max_uses:
                     raise EnvelopeError(403, "token_exhausted", "registration token is exhausted")
-            cursor.execute(RETIRE_SQL, values)
-            retired = [row[0] for row in cursor.fetchall()]
-            if retired:
-                for old in ProductInstance.objects.filter(pk__in=retired):
-                    set_usage(old, [], replace=True)
+            if registered is not None:
+                cursor.execute(RETIRE_SQL, [registered[0]])
+                set_usage(ProductInstance.objects.get(pk=registered[0]), [], replace=True)
             cursor.execute(INSERT_SQL, values)
+        if moved:
+            record_event(
+                EventCategory.LICENSING,
+                "product_moved_out",
+                f"Product instance {values['name']} registered again in another account with "
+                "force: it is no longer registered here",
+                account=LocalAccount(pk=registered[2]),
+                username=values["hostname"] or values["name"],
+                virtual_account=registered[1],
+            )
         record_event(
             EventCategory.LICENSING,
             "product_registered",
             f"Product instance {values['name']} registered"
-            + (" (re-registration)" if retired else ""),
+            + (" (moved here with force)" if moved else " (re-registration)" if registered else ""),
             account=LocalAccount(pk=token.account_id),
             username=values["hostname"] or values["name"],
             virtual_account=token.virtual_account_id,

@@ -86,6 +86,42 @@ class GatewayTests(TestCase):
         self.assertEqual(len(messages), 2)
         self.assertTrue(messages[1].endswith("registered (re-registration)"), messages)
 
+    def test_a_udi_registered_in_another_account_is_not_taken_over(self):
+        """A token of another account cannot retire a registered product (it would lose its
+        identity): 409 naming nothing of the other account, unless the product says force."""
+        device = Device.named("pi37")
+        first = self.client_.register(device, self.token.token)
+        self.client_.authorize(device)
+        other = make_account("OTHER")
+        with self.assertRaises(GatewayRefused) as refused:
+            self.client_.register(
+                Device.named("pi37"), token_for(other.default_virtual_account).token
+            )
+        self.assertEqual(refused.exception.status, 409)
+        error = refused.exception.body["error"]
+        self.assertEqual(error["code"], "already_registered")
+        self.assertNotIn("TEST", error["message"])
+        self.assertEqual(ProductInstance.objects.get(uuid=first["instance"]).status, "registered")
+        self.assertEqual(ProductInstance.objects.filter(udi_sn="pi37").count(), 1)
+        self.client_.authorize(device)  # the real product keeps working
+
+        moved = self.client_.register(
+            Device.named("pi37"), token_for(other.default_virtual_account).token, force=True
+        )
+        self.assertEqual(ProductInstance.objects.get(uuid=first["instance"]).status, "deregistered")
+        instance = ProductInstance.objects.get(uuid=moved["instance"])
+        self.assertEqual(instance.virtual_account, other.default_virtual_account)
+        self.assertEqual(LicenseCounter.objects.get(virtual_account=self.va, tag=PI_BASE).in_use, 0)
+        here = Event.objects.get(action="product_moved_out")
+        self.assertEqual(here.account_id, self.account.pk)
+        there = Event.objects.filter(action="product_registered", account=other).get()
+        self.assertTrue(there.message.endswith("(moved here with force)"), there.message)
+
+    def test_re_registration_in_the_same_virtual_account_needs_no_force(self):
+        self.client_.register(Device.named("pi37"), self.token.token)
+        again = self.client_.register(Device.named("pi37"), token_for(self.va).token)
+        self.assertEqual(ProductInstance.objects.get(uuid=again["instance"]).status, "registered")
+
     def test_full_lifecycle_updates_in_use(self):
         device = Device.named("pi37")
         self.client_.register(device, self.token.token)
