@@ -14,6 +14,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from core.models import Event
+from core.views import get_by_id_or_404
 
 from . import access, services
 from .access import ADMIN, AdminPageMixin, SystemAdminRequiredMixin, SystemRoleRequiredMixin
@@ -323,7 +324,7 @@ class AccessManagementView(AdminPageMixin, TemplateView):
             raise Http404("No account to manage")
         action = request.POST.get("action", "set")
         if action == "remove":
-            user = get_object_or_404(get_user_model(), pk=request.POST.get("user"))
+            user = get_by_id_or_404(get_user_model().objects.all(), request.POST.get("user"))
             try:
                 services.remove_account_role(user, account, request.user)
             except ValidationError as exc:

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .services import TOKEN_MAX_DAYS, TOKEN_MIN_DAYS
+from .services import MAX_TOKEN_USES, TOKEN_MAX_DAYS, TOKEN_MIN_DAYS
 
 
 class RegistrationTokenForm(forms.Form):
@@ -15,7 +15,9 @@ class RegistrationTokenForm(forms.Form):
         max_value=TOKEN_MAX_DAYS,
         initial=30,
     )
-    max_uses = forms.IntegerField(label="Max. Number of Uses", min_value=1, required=False)
+    max_uses = forms.IntegerField(
+        label="Max. Number of Uses", min_value=1, max_value=MAX_TOKEN_USES, required=False
+    )
     export_controlled = forms.BooleanField(
         label="Allow export-controlled functionality on the products registered with this token",
         required=False,

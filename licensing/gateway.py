@@ -5,7 +5,6 @@ They take no session and no CSRF token: products authenticate with a registratio
 """
 
 import functools
-import json
 import logging
 import re
 import xml.etree.ElementTree as ET
@@ -17,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.models import LocalAccount
+from core.parsers import RefusedJSON, loads
 
 from . import services
 from .envelope import MAX_BODY_BYTES, TEXT_RE, EnvelopeError, parse, require_utf8
@@ -74,14 +74,14 @@ def _rum_reports(body: bytes) -> list[dict]:
             raise EnvelopeError(400, "malformed_xml", "root element must be smartLicense")
         for element in root.iter("RUMReport"):
             try:
-                raw_reports.append(json.loads(element.text or ""))
-            except ValueError:
-                raise EnvelopeError(400, "malformed_json", "RUMReport is not JSON") from None
+                raw_reports.append(loads(element.text or ""))
+            except RefusedJSON as exc:
+                raise EnvelopeError(400, "malformed_json", f"RUMReport: {exc}") from None
     else:
         try:
-            data = json.loads(text)
-        except ValueError:
-            raise EnvelopeError(400, "malformed_json", "body is not JSON or XML") from None
+            data = loads(text)
+        except RefusedJSON as exc:
+            raise EnvelopeError(400, "malformed_json", f"body is not JSON or XML: {exc}") from None
         if isinstance(data, dict) and "RUMReport" in data:
             data = data["RUMReport"]
         raw_reports = data if isinstance(data, list) else [data]
@@ -98,7 +98,7 @@ def _string(value, name: str, max_length: int = 100) -> str:
         value = str(value)
     if not isinstance(value, str) or not value or len(value) > max_length:
         raise EnvelopeError(400, "invalid_report", f"{name} must be a string of 1-{max_length}")
-    if not TEXT_RE.match(value):
+    if not TEXT_RE.fullmatch(value):
         raise EnvelopeError(400, "invalid_report", f"{name} contains characters not allowed")
     return value
 
@@ -106,9 +106,9 @@ def _string(value, name: str, max_length: int = 100) -> str:
 def _rum_report(report) -> dict:
     if isinstance(report, str):
         try:
-            report = json.loads(report)
-        except ValueError:
-            raise EnvelopeError(400, "malformed_json", "RUMReport is not JSON") from None
+            report = loads(report)
+        except RefusedJSON as exc:
+            raise EnvelopeError(400, "malformed_json", f"RUMReport: {exc}") from None
     if not isinstance(report, dict):
         raise EnvelopeError(400, "invalid_report", "a RUM report must be an object")
     metadata = report.get("metadata")
@@ -118,7 +118,7 @@ def _rum_report(report) -> dict:
     tag = metadata.get("entitlement_tag")
     if tag is not None:
         tag = _string(tag, "entitlement_tag", 200)
-        if not re.match(r"^[A-Za-z0-9._,:+/-]+$", tag):
+        if not re.fullmatch(r"[A-Za-z0-9._,:+/-]+", tag):
             raise EnvelopeError(400, "invalid_report", "entitlement_tag is malformed")
     count = None
     measurements = report.get("meas_report") or []

@@ -16,6 +16,7 @@ from django.views.generic import TemplateView
 from accounts import access
 from accounts.access import STAFF, SystemRoleRequiredMixin
 from core.models import Event
+from core.views import get_by_id_or_404
 from security.services import product_urls
 
 from . import services
@@ -299,6 +300,24 @@ class ProductInstanceDetailView(LoginRequiredMixin, TemplateView):
         )
 
 
+class _SafeCsvWriter:
+    """csv.writer whose text cells cannot run as spreadsheet formulas: a cell starting with
+    = + - @ (or a tab or carriage return) gets a leading apostrophe. Numbers stay numbers."""
+
+    FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+    def __init__(self, stream):
+        self.writer = csv.writer(stream)
+
+    def writerow(self, row):
+        self.writer.writerow(
+            [
+                "'" + c if isinstance(c, str) and c.startswith(self.FORMULA_STARTS) else c
+                for c in row
+            ]
+        )
+
+
 class ReportDownloadView(LoginRequiredMixin, View):
     """CSV reports of the selected virtual account."""
 
@@ -308,7 +327,7 @@ class ReportDownloadView(LoginRequiredMixin, View):
             raise Http404("No account")
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="{account.name}-{kind}.csv"'
-        writer = csv.writer(response)
+        writer = _SafeCsvWriter(response)
         if kind == "licenses":
             writer.writerow(
                 ["License", "Billing", "Purchased", "In Use", "Substitution", "Balance", "Alerts"]
@@ -370,7 +389,7 @@ class ApiToolkitView(SystemRoleRequiredMixin, TemplateView):
 
     def post(self, request):
         if "revoke" in request.POST:
-            client = get_object_or_404(ApiClient, pk=request.POST.get("revoke"))
+            client = get_by_id_or_404(ApiClient.objects.all(), request.POST.get("revoke"))
             try:
                 services.revoke_api_client(client, user=request.user)
                 messages.success(request, f"API client {client.name} revoked.")

@@ -32,6 +32,25 @@ TABS = [
 ]
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Forgot your password: the e-mailed link is built from the Host Common Name and HTTPS,
+    never from the request's Host header (which an attacker chooses)."""
+
+    def form_valid(self, form):
+        form.save(
+            domain_override=services.web_host(),
+            use_https=True,
+            token_generator=self.token_generator,
+            from_email=self.from_email,
+            email_template_name=self.email_template_name,
+            subject_template_name=self.subject_template_name,
+            request=self.request,
+            html_email_template_name=self.html_email_template_name,
+            extra_email_context=self.extra_email_context,
+        )
+        return redirect(self.get_success_url())
+
+
 class LoginView(auth_views.LoginView):
     """Log In, with lockout after repeated failed attempts."""
 

@@ -14,6 +14,7 @@ from security import views as security_views
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin-workspace"), name="home"),
     path("login/", security_views.LoginView.as_view(), name="login"),
+    path("password_reset/", security_views.PasswordResetView.as_view(), name="password_reset"),
     path("", include("django.contrib.auth.urls")),
     path("admin/", views.AdminWorkspaceView.as_view(), name="admin-workspace"),
     path("admin/support-center/", views.SupportCenterView.as_view(), name="support-center"),

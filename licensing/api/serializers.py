@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from ..services import TOKEN_MAX_DAYS, TOKEN_MIN_DAYS
+from ..services import MAX_TOKEN_USES, TOKEN_MAX_DAYS, TOKEN_MIN_DAYS
 
 
 class TokenCreateSerializer(serializers.Serializer):
@@ -13,7 +13,9 @@ class TokenCreateSerializer(serializers.Serializer):
         min_value=TOKEN_MIN_DAYS, max_value=TOKEN_MAX_DAYS, required=False, default=30
     )
     exportControlled = serializers.BooleanField(required=False, default=False)  # noqa: N815
-    maxUses = serializers.IntegerField(min_value=1, required=False, allow_null=True)  # noqa: N815
+    maxUses = serializers.IntegerField(  # noqa: N815
+        min_value=1, max_value=MAX_TOKEN_USES, required=False, allow_null=True
+    )
 
 
 class TokenInfoSerializer(serializers.Serializer):

@@ -28,6 +28,7 @@ from .serializers import (
     TokenListSerializer,
 )
 
+MAX_OFFSET = 10**9
 MAX_LIMIT = 500
 
 
@@ -53,10 +54,14 @@ class VirtualAccountAPIView(APIView):
             raise NotFound("No such virtual account.")
         return va
 
+    def may_use(self, request, va) -> bool:
+        """API clients and Account Users (and up) work inside the account; viewers only look."""
+        return isinstance(request.user, ApiClientPrincipal) or access.can_use(
+            request.user, va.account
+        )
+
     def require_use(self, request, va):
-        if isinstance(request.user, ApiClientPrincipal):
-            return
-        if not access.can_use(request.user, va.account):
+        if not self.may_use(request, va):
             raise PermissionDenied("Your role in this account does not allow changes.")
 
 
@@ -79,7 +84,11 @@ class TokensAPIView(VirtualAccountAPIView):
             .select_related("virtual_account")
             .with_uses()
         )
-        return Response({"tokens": TokenInfoSerializer(tokens, many=True).data})
+        data = TokenInfoSerializer(tokens, many=True).data
+        if not self.may_use(request, va):  # an Account Viewer sees tokens, never their value
+            for token, row in zip(tokens, data, strict=True):
+                row["token"] = token.short_token
+        return Response({"tokens": data})
 
     @extend_schema(
         parameters=PATH_PARAMETERS,
@@ -132,6 +141,8 @@ class ProductInstancesAPIView(VirtualAccountAPIView):
             limit = min(max(int(request.query_params.get("limit", 50)), 1), MAX_LIMIT)
         except ValueError:
             raise ValidationError({"detail": "offset and limit must be integers."}) from None
+        if offset > MAX_OFFSET:
+            raise ValidationError({"detail": f"offset must be at most {MAX_OFFSET}."})
         qs = ProductInstance.objects.filter(virtual_account=va, status="registered").order_by(
             "name", "id"
         )

@@ -7,6 +7,7 @@ from django.conf import settings
 AUTHORIZATION_DAYS = 30
 RENEW_AFTER_DAYS = 180
 TOKEN_MIN_DAYS, TOKEN_MAX_DAYS = 1, 365
+MAX_TOKEN_USES = 2**31 - 1  # the largest count the database stores
 ACCESS_TOKEN_SECONDS = 3600
 
 

@@ -14,6 +14,7 @@ from ..models import (
     RegistrationToken,
 )
 from .common import (
+    MAX_TOKEN_USES,
     TOKEN_MAX_DAYS,
     TOKEN_MIN_DAYS,
     LicensingError,
@@ -38,8 +39,10 @@ def create_token(
         raise LicensingError(
             f"Expire After must be between {TOKEN_MIN_DAYS} and {TOKEN_MAX_DAYS} days."
         )
-    if max_uses is not None and (not isinstance(max_uses, int) or max_uses < 1):
-        raise LicensingError("Max. Number of Uses must be a positive number.")
+    if max_uses is not None and (
+        not isinstance(max_uses, int) or not 1 <= max_uses <= MAX_TOKEN_USES
+    ):
+        raise LicensingError(f"Max. Number of Uses must be a number from 1 to {MAX_TOKEN_USES}.")
     description = (description or "").strip()
     if len(description) > 200:
         raise LicensingError("Description must be at most 200 characters.")

@@ -32,6 +32,7 @@ from .host_common_name import (
     resynchronization_required,
     set_host_common_name,
     validate_host_common_name,
+    web_host,
 )
 from .passwords import (
     is_locked_out,
@@ -88,5 +89,6 @@ __all__ = [
     "unlock_user",
     "update_password_policy",
     "validate_host_common_name",
+    "web_host",
     "verify_chain",
 ]

@@ -45,10 +45,17 @@ def product_url_port() -> int:
     return settings.PRODUCT_URL_PORT
 
 
-def _base_url(common_name: str) -> str:
-    host = f"[{common_name}]" if ":" in common_name else common_name
+def web_host(common_name: str | None = None) -> str:
+    """host[:port] of this server's HTTPS address under the Host Common Name: what e-mailed
+    links and product URLs are built from (never the Host header of a request)."""
+    name = common_name or host_common_name()
+    host = f"[{name}]" if ":" in name else name
     port = product_url_port()
-    return f"https://{host}" if port == 443 else f"https://{host}:{port}"
+    return host if port == 443 else f"{host}:{port}"
+
+
+def _base_url(common_name: str) -> str:
+    return f"https://{web_host(common_name)}"
 
 
 def product_urls(account_name: str, common_name: str | None = None) -> dict[str, str]:

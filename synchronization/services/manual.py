@@ -14,6 +14,7 @@ from accounts.choices import SyncMode
 from accounts.models import LocalAccount
 from accounts.services import satellite
 from core.choices import EventCategory, EventResult
+from core.parsers import RefusedJSON, loads
 from core.services import record_event
 from licensing.services import sync_report
 from security.services import resynchronization_required
@@ -74,8 +75,8 @@ def import_manual_sync_response(account: LocalAccount, content: bytes, by_user) 
         raise PermissionDenied("You cannot synchronize this account.")
     identity = satellite()
     try:
-        data = json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        data = loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, RefusedJSON):
         _refuse_file(account, by_user, "The file is not a Cisco Software Central response file.")
     try:
         answer = csc_client.open_envelope(
