@@ -53,11 +53,12 @@ stop_pidfile() {
   rm -f "$f"
 }
 
-# PostgreSQL runs as the postgres user, which must be able to reach its folders.
+# make_traversable DIR [USER]: USER (default postgres, which runs PostgreSQL) can reach DIR:
+# o+x on each folder above it that USER cannot enter yet.
 make_traversable() {
-  local dir=$1
+  local dir=$1 user=${2:-postgres}
   while [ "$dir" != / ]; do
-    if ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+    if ! runuser -u "$user" -- test -x "$dir" 2>/dev/null; then
       chmod o+x "$dir"
     fi
     dir=$(dirname "$dir")
@@ -82,24 +83,51 @@ server_url() {
   printf 'https://127.0.0.1:%s/' "${bind##*:}"
 }
 
-# Start the HTTPS server in the background: granian serving ssm.wsgi over TLS (1.2 or 1.3),
-# WEB_WORKERS processes (default: one per CPU core) x WEB_THREADS threads, HTTP/1.1 with
-# keep-alive, access log included in the log file. SIGHUP respawns the workers one by one
-# (they load the certificate again): an old worker stops 5 s after its replacement started,
-# time for the replacement to load the application (~1 s idle, 2-3 s on a busy machine) and
-# listen, so the port is never left without a listener. SIGTERM stops, ending a worker after
-# 10 s at most.
+# Start the HTTPS server in the background: nginx (TLS 1.2/1.3 with the Browser Certificate
+# in TLS_DIR, slow clients, limits; deploy/nginx/ssm.conf.in) in front of granian serving
+# ssm.wsgi on a Unix socket, WEB_WORKERS processes (default: one per CPU core) x WEB_THREADS
+# threads. PID_FILE is granian's; nginx's is <PID_FILE without .pid>-nginx.pid, its socket,
+# configuration and buffers sit beside it. Logs: LOG_FILE (the application server),
+# <LOG_FILE without .log>-access.log and -nginx.log.
 # Usage: start_web_server BIND TLS_DIR PID_FILE LOG_FILE
 start_web_server() {
-  local bind=$1 tls=$2 pidfile=$3 logfile=$4 host
-  host=${bind%:*}; host=${host#[}; host=${host%]}
-  rm -f "$pidfile"
-  (cd "$ROOT" && exec setsid "$VENV/bin/granian" --interface wsgi ssm.wsgi:application \
-    --host "$host" --port "${bind##*:}" --http 1 \
-    --ssl-certificate "$tls/browser.crt" --ssl-keyfile "$tls/browser.key" \
-    --ssl-protocol-min tls1.2 \
+  local bind=$1 tls=$2 pidfile=$3 logfile=$4
+  local base=${pidfile%.pid} sockdir nginx_dir
+  sockdir="$base-sock" nginx_dir="$base-nginx"
+  command -v nginx >/dev/null || die "nginx is not installed: run ./deploy/install"
+  rm -f "$pidfile" "$base-nginx.pid"
+  # only root and nginx's workers (www-data) reach the application server's socket: its
+  # folder is theirs alone
+  mkdir -p "$sockdir" "$nginx_dir"/{body,proxy,fastcgi,uwsgi,scgi}
+  chown root:www-data "$sockdir" && chmod 0750 "$sockdir"
+  chown -R www-data "$nginx_dir" && chown root "$nginx_dir"
+  make_traversable "$(dirname "$sockdir")" www-data
+  rm -f "$sockdir/app.sock"
+  (cd "$ROOT" && umask 027 && exec setsid "$VENV/bin/granian" --interface wsgi ssm.wsgi:application \
+    --uds "$sockdir/app.sock" --uds-permissions 0o666 --http 1 \
     --workers "$(env_value WEB_WORKERS "$(nproc)")" \
     --blocking-threads "$(env_value WEB_THREADS 2)" \
-    --workers-kill-timeout 10 --respawn-interval 5 --access-log --pid-file "$pidfile" \
+    --workers-kill-timeout 10 --respawn-interval 5 --pid-file "$pidfile" \
     </dev/null >>"$logfile" 2>&1 &)
+  # ready once it answers HTTP on its socket (any status)
+  local deadline=$((SECONDS + 60))
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --unix-socket "$sockdir/app.sock" \
+      http://localhost/login/ 2>/dev/null)" != 000 ]; do
+    [ $SECONDS -lt $deadline ] || die "the application server did not start: see $logfile"
+    sleep 0.1
+  done
+  sed -e "s#@PID@#$base-nginx.pid#" -e "s#@ERROR_LOG@#${logfile%.log}-nginx.log#" \
+    -e "s#@ACCESS_LOG@#${logfile%.log}-access.log#" -e "s#@TEMP@#$nginx_dir#g" \
+    -e "s#@SOCKET@#$sockdir/app.sock#" -e "s#@LISTEN@#$bind#" -e "s#@TLS@#$tls#g" \
+    "$ROOT/deploy/nginx/ssm.conf.in" >"$nginx_dir/nginx.conf"
+  (umask 027 && nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "${logfile%.log}-nginx.log") \
+    || die "nginx did not start: see ${logfile%.log}-nginx.log"
+}
+
+# Stop what start_web_server started (nginx first, then the application server).
+# Usage: stop_web_server PID_FILE
+stop_web_server() {
+  local pidfile=$1
+  stop_pidfile "${pidfile%.pid}-nginx.pid" 30 nginx
+  stop_pidfile "$pidfile" 30 granian
 }

@@ -67,8 +67,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "security.middleware.RejectNulBytesMiddleware",
     "licensing.gateway.TransportGatewayMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "security.middleware.NoStoreMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -182,7 +184,8 @@ WHITENOISE_USE_FINDERS = True
 warnings.filterwarnings("ignore", message="No directory at")
 
 # Security: HTTPS everywhere, cookies only over TLS, no framing.
-SECURE_PROXY_SSL_HEADER = None
+# nginx terminates TLS and is the only client of the application server's Unix socket.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True  # pages carry the token (forms, hx-headers); scripts never read it
@@ -208,6 +211,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # refuses NaN, Infinity, NUL characters and nesting deeper than Python can parse (400)
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -273,8 +282,10 @@ if not _port.isdigit() or not 0 < int(_port) < 65536:
 PRODUCT_URL_PORT = int(_port)
 NETWORK_DUAL_STACK = env.bool("NETWORK_DUAL_STACK", default=False)
 
-# The HTTPS server's certificate ("Browser Certificate").
+# The HTTPS server's certificate ("Browser Certificate"), and the pid file of the process
+# (nginx's master) that reloads it.
 BROWSER_CERT_DIR = Path(env.str("BROWSER_CERT_DIR", default=str(SSM_VAR / "tls")))
+WEB_PID_FILE = env.str("WEB_PID_FILE", default=str(SSM_VAR / "run" / "web-nginx.pid"))
 
 # Encrypts the product CA's private key at rest (in PostgreSQL, shared by both HA nodes, so
 # both nodes need the same value). Defaults to a key derived from SECRET_KEY.

@@ -337,23 +337,21 @@ def install_browser_certificate(certificate_pem, chain_pem="", *, by_user=None) 
 
 
 def reload_web_server() -> bool:
-    """Ask the running HTTPS server to pick up a new certificate (granian: SIGHUP).
+    """Ask the running HTTPS server to pick up a new certificate: SIGHUP to nginx's master.
 
-    On SIGHUP granian starts a new worker, which loads the certificate, before it stops the
-    old one, worker by worker; requests in progress finish on the old worker.
+    nginx reloads gracefully: new workers start with the new certificate, the old ones finish
+    the requests and connections they hold, so no connection is refused.
     """
-    pid_file = Path(
-        getattr(settings, "WEB_PID_FILE", "") or Path(settings.SSM_VAR) / "run" / "web.pid"
-    )
+    pid_file = Path(settings.WEB_PID_FILE)
     try:
         pid = int(pid_file.read_text().split()[0])
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError, IndexError):
         return False
-    if b"granian" not in cmdline:
+    if b"nginx" not in cmdline:
         return False
     os.kill(pid, signal.SIGHUP)
-    logger.info("Asked the web server (pid %s) to reload its certificate", pid)
+    logger.info("Asked the web server (nginx, pid %s) to reload its certificate", pid)
     return True
 
 

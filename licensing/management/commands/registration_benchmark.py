@@ -47,7 +47,14 @@ class Command(BaseCommand):
         parser.add_argument("--registrations", type=int, default=4000)
         parser.add_argument("--warmup", type=int, default=300)
         parser.add_argument("--instances", type=int, default=100_000)
-        parser.add_argument("--server-pid", type=int, help="web server (CPU accounting)")
+        parser.add_argument(
+            "--fresh-registrations",
+            type=int,
+            default=2000,
+            help="registrations sent with a new TLS connection each, as products do",
+        )
+        parser.add_argument("--server-pid", type=int, help="application server (CPU accounting)")
+        parser.add_argument("--proxy-pid", type=int, help="nginx's master (CPU accounting)")
         parser.add_argument("--postgres-pid", type=int, help="postmaster (CPU accounting)")
         parser.add_argument("--standby-pid", type=int, help="standby's postmaster (CPU accounting)")
 
@@ -63,17 +70,27 @@ class Command(BaseCommand):
         # instances, like a server in service (and not against empty tables, where
         # autovacuum re-analyzes them every few hundred rows).
         self._build_instances(va, options["instances"])
-        total = options["warmup"] + options["registrations"]
-        self.stdout.write(f"preparing {total} device keys and CSRs …")
-        bodies = [self._register_body(token, i) for i in range(total)]
-        self._load(options, bodies[: options["warmup"]])
+        warmup, kept, fresh = (
+            options["warmup"],
+            options["registrations"],
+            options["fresh_registrations"],
+        )
+        self.stdout.write(f"preparing {warmup + kept + fresh} device keys and CSRs …")
+        bodies = [self._register_body(token, i) for i in range(warmup + kept + fresh)]
+        self._load(options, bodies[:warmup])
+        self._measure(options, bodies[warmup : warmup + kept], "keep-alive", fresh=False)
+        if fresh:
+            self._measure(options, bodies[warmup + kept :], "new TLS connection each", fresh=True)
+        self._licenses_tab(va, options["instances"])
+
+    def _measure(self, options, bodies, label, *, fresh):
         before = self._cpu(options)
         client_before = time.process_time()
-        rate, latencies, errors = self._load(options, bodies[options["warmup"] :])
+        rate, latencies, errors = self._load(options, bodies, fresh=fresh)
         client_cpu = time.process_time() - client_before
         after = self._cpu(options)
         self.stdout.write(
-            f"registrations: {len(latencies)} at {options['clients']} clients: "
+            f"registrations ({label}): {len(latencies)} at {options['clients']} clients: "
             f"{rate:.0f}/s, p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
             f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, errors {errors}; "
             f"load average {os.getloadavg()[0]:.1f}"
@@ -83,7 +100,6 @@ class Command(BaseCommand):
         for name in after:
             parts.append(f"{name} {(after[name] - before[name]) / count * 1000:.2f}")
         self.stdout.write(f"CPU ms per registration: {', '.join(parts)}")
-        self._licenses_tab(va, options["instances"])
 
     def _account(self):
         account = LocalAccount.objects.filter(name=ACCOUNT).first()
@@ -115,6 +131,7 @@ class Command(BaseCommand):
         """CPU seconds used so far by the web server's and PostgreSQL's process trees."""
         result = {}
         for name, pid in (
+            ("nginx", options["proxy_pid"]),
             ("web", options["server_pid"]),
             ("postgres", options["postgres_pid"]),
             ("standby", options["standby_pid"]),
@@ -151,7 +168,7 @@ class Command(BaseCommand):
         }
         return json.dumps({"message": json.dumps(message)}).encode()
 
-    def _load(self, options, bodies):
+    def _load(self, options, bodies, *, fresh=False):
         url = urllib.parse.urlsplit(options["url"])
         context = ssl.create_default_context()
         context.check_hostname = False
@@ -180,6 +197,8 @@ class Command(BaseCommand):
                         url.hostname, url.port, context=context, timeout=30
                     )
                     ok = False
+                if fresh:  # the next registration opens its own connection and handshake
+                    conn.close()
                 mine.append(time.perf_counter() - start)
                 bad += 0 if ok else 1
             conn.close()

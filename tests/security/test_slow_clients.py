@@ -1,0 +1,77 @@
+"""Half-sent requests cost nginx a socket, never an application thread.
+
+Before nginx stood in front, six POSTs whose body never came held every thread of the
+application server and /login/ stopped answering.
+"""
+
+import os
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.test import SimpleTestCase
+
+from security import services
+
+from .test_web_reload import free_port, poll
+
+ATTACKERS = 200
+
+
+def tls_socket(port: int, source: str) -> ssl.SSLSocket:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+    context = ssl._create_unverified_context()  # noqa: S323 - the test's self-signed server
+    return context.wrap_socket(raw, server_hostname="localhost")
+
+
+class SlowClientTests(SimpleTestCase):
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.dir = Path(tmp.name)
+        services.ensure_browser_certificate(self.dir)
+        self.port = free_port()
+        pid_file = self.dir / "web.pid"
+        subprocess.run(
+            [
+                "bash",
+                "-c",
+                '. deploy/lib.sh && start_web_server "$@"',
+                "start_web_server",
+                f"127.0.0.1:{self.port}",
+                str(self.dir),
+                str(pid_file),
+                str(self.dir / "web.log"),
+            ],
+            cwd=settings.BASE_DIR,
+            env={**os.environ, "DEBUG": "true", "WEB_WORKERS": "1", "WEB_THREADS": "2"},
+            check=True,
+        )
+        self.addCleanup(
+            subprocess.run,
+            ["bash", "-c", '. deploy/lib.sh && stop_web_server "$1"', "stop", str(pid_file)],
+            cwd=settings.BASE_DIR,
+            check=True,
+        )
+        poll(lambda: self.login_status() == 200, 30, "the web server")
+
+    def login_status(self, source="127.0.0.2") -> int:
+        with tls_socket(self.port, source) as s:
+            s.sendall(b"GET /login/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            return int(s.recv(64).split(b" ")[1])
+
+    def test_two_hundred_half_sent_posts_leave_the_login_page_answering(self):
+        held = []
+        self.addCleanup(lambda: [s.close() for s in held])
+        for _ in range(ATTACKERS):
+            s = tls_socket(self.port, "127.0.0.1")
+            s.sendall(b"POST /SmartTransport HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+            held.append(s)
+        started = time.monotonic()
+        self.assertEqual(self.login_status(), 200)
+        elapsed = time.monotonic() - started
+        print(f"\n  /login/ with {ATTACKERS} half-sent requests held open: {elapsed * 1000:.0f} ms")
