@@ -5,20 +5,18 @@ Before nginx stood in front, six POSTs whose body never came held every thread o
 application server and /login/ stopped answering.
 """
 
-import os
 import socket
 import ssl
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from django.conf import settings
 from django.test import SimpleTestCase
 
 from security import services
+from tests.support.webserver import free_port, start_web_server
 
-from .test_web_reload import free_port, poll
+from .test_web_reload import poll
 
 ATTACKERS = 200
 
@@ -36,28 +34,7 @@ class SlowClientTests(SimpleTestCase):
         self.dir = Path(tmp.name)
         services.ensure_browser_certificate(self.dir)
         self.port = free_port()
-        pid_file = self.dir / "web.pid"
-        subprocess.run(
-            [
-                "bash",
-                "-c",
-                '. deploy/lib.sh && start_web_server "$@"',
-                "start_web_server",
-                f"127.0.0.1:{self.port}",
-                str(self.dir),
-                str(pid_file),
-                str(self.dir / "web.log"),
-            ],
-            cwd=settings.BASE_DIR,
-            env={**os.environ, "DEBUG": "true", "WEB_WORKERS": "1", "WEB_THREADS": "2"},
-            check=True,
-        )
-        self.addCleanup(
-            subprocess.run,
-            ["bash", "-c", '. deploy/lib.sh && stop_web_server "$1"', "stop", str(pid_file)],
-            cwd=settings.BASE_DIR,
-            check=True,
-        )
+        start_web_server(self, self.dir, self.port, WEB_WORKERS="1", WEB_THREADS="2")
         poll(lambda: self.login_status() == 200, 30, "the web server")
 
     def login_status(self, source="127.0.0.2") -> int:

@@ -1,9 +1,6 @@
 """The running web server switches to a new Browser Certificate without dropping service."""
 
-import os
-import socket
 import ssl
-import subprocess
 import tempfile
 import threading
 import time
@@ -12,20 +9,14 @@ from pathlib import Path
 import requests
 import urllib3
 from cryptography import x509
-from django.conf import settings
 from django.test import TestCase, override_settings
 
 from security import services
+from tests.support.webserver import free_port, start_web_server
 
 from .pki import TestCA, openssl, pem
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def served_common_name(port: int) -> str:
@@ -53,41 +44,17 @@ class RunningServerSwitchesCertificateTests(TestCase):
         self.dir = Path(self.tmp.name)
         services.ensure_browser_certificate(self.dir)
         self.port = free_port()
-        pid_file = self.dir / "web.pid"
         self.nginx_pid_file = self.dir / "web-nginx.pid"
         override = override_settings(
             BROWSER_CERT_DIR=self.dir, WEB_PID_FILE=str(self.nginx_pid_file)
         )
         override.enable()
         self.addCleanup(override.disable)
-        # Started exactly as deploy/services starts it.
-        subprocess.run(
-            [
-                "bash",
-                "-c",
-                '. deploy/lib.sh && start_web_server "$@"',
-                "start_web_server",
-                f"127.0.0.1:{self.port}",
-                str(self.dir),
-                str(pid_file),
-                str(self.dir / "web.log"),
-            ],
-            cwd=settings.BASE_DIR,
-            env={**os.environ, "DEBUG": "true", "WEB_WORKERS": "2"},
-            check=True,
-        )
-        self.addCleanup(self.stop_server, pid_file)
+        start_web_server(self, self.dir, self.port, WEB_WORKERS="2")
         poll(
-            lambda: pid_file.exists() and served_common_name(self.port) == "localhost",
+            lambda: self.nginx_pid_file.exists() and served_common_name(self.port) == "localhost",
             30,
             "the web server",
-        )
-
-    def stop_server(self, pid_file):
-        subprocess.run(
-            ["bash", "-c", '. deploy/lib.sh && stop_web_server "$1"', "stop", str(pid_file)],
-            cwd=settings.BASE_DIR,
-            check=True,
         )
 
     def test_new_certificate_served_and_no_request_fails_during_the_switch(self):
