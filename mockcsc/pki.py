@@ -100,17 +100,71 @@ def _covers(cert_path: Path, names) -> bool:
     return wanted <= present
 
 
+def _is_ca(cert_path: Path) -> bool:
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _self_signed_server(common_name: str, days: int, sans):
+    """A self-signed end-entity certificate for a TLS server (not a CA: it signs nothing)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Cisco Software Central (mock)"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC)
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
 def ensure_tls_certificate(directory: Path, extra_names=()) -> bool:
     """Self-signed HTTPS certificate csc.crt/csc.key (clients trust csc.crt itself).
 
-    It is made again when CSC_TLS_NAMES asks for a name the current one does not cover.
+    It is made again when CSC_TLS_NAMES asks for a name the current one does not cover, and
+    when an older version made it a CA certificate.
     """
     directory.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = directory / "csc.crt", directory / "csc.key"
     names = ["localhost", "127.0.0.1", "::1", *extra_names]
-    if cert_path.exists() and key_path.exists() and _covers(cert_path, names):
+    if (
+        cert_path.exists()
+        and key_path.exists()
+        and _covers(cert_path, names)
+        and not _is_ca(cert_path)
+    ):
         return False
-    key, cert = _self_signed_ca("localhost", 3650, _alt_names(dict.fromkeys(names)))
+    key, cert = _self_signed_server("localhost", 3650, _alt_names(dict.fromkeys(names)))
     _write_key(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return True

@@ -1,5 +1,7 @@
 """The mock CSC over real HTTPS: registration rules, signatures, faults, manual page."""
 
+import socket
+import ssl
 import time
 
 import requests
@@ -38,6 +40,25 @@ class MockCscApiTests(SimpleTestCase):
                 "server_id": server,
             },
         )
+
+    def test_tls_is_as_strict_as_the_servers(self):
+        """ECDHE with AES-GCM or ChaCha20 only: a client offering CBC with SHA-1 is refused."""
+        weak = ssl.create_default_context(cafile=self.csc.ca_file)
+        weak.maximum_version = ssl.TLSVersion.TLSv1_2
+        weak.set_ciphers("AES128-SHA:ECDHE-ECDSA-AES128-SHA")
+        address = ("127.0.0.1", self.csc.port)
+        with (
+            self.assertRaises(ssl.SSLError),
+            socket.create_connection(address, timeout=10) as raw,
+        ):
+            weak.wrap_socket(raw, server_hostname="localhost")
+        strong = ssl.create_default_context(cafile=self.csc.ca_file)
+        with (
+            socket.create_connection(address, timeout=10) as raw,
+            strong.wrap_socket(raw, server_hostname="localhost") as tls,
+        ):
+            cipher = tls.cipher()[0]
+        self.assertTrue("GCM" in cipher or "CHACHA20" in cipher, cipher)
 
     def test_one_local_account_per_virtual_account(self):
         self.csc.add_virtual_account("Reg-1")

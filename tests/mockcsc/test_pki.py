@@ -47,3 +47,14 @@ class TlsCertificateTests(SimpleTestCase):
             self.assertFalse(self.ensure(tmp, "10.99.0.1"))
             key_mode = (Path(tmp) / "csc.key").stat().st_mode & 0o777
             self.assertEqual(key_mode, 0o600)
+
+    def test_the_https_certificate_is_a_server_certificate_not_a_ca(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            self.ensure(tmp)
+            text = subprocess.run(
+                ["openssl", "x509", "-in", str(Path(tmp) / "csc.crt"), "-noout", "-ext",
+                 "basicConstraints,extendedKeyUsage"],
+                capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+            self.assertIn("CA:FALSE", text)
+            self.assertIn("TLS Web Server Authentication", text)

@@ -77,6 +77,9 @@ class WebServiceTests(SimpleTestCase):
             self.assertIn("200 OK", tls.recv(4096).decode().splitlines()[0])
         status = self.services("status", "web").stdout
         self.assertIn("running", status)
+        # The logs may hold e-mailed links: readable by root (and its group) only.
+        for log in ("web.log", "web-access.log", "web-nginx.log"):
+            self.assertEqual((self.var / "log" / log).stat().st_mode & 0o777, 0o640, log)
 
     def test_port_in_use_is_one_clear_line(self):
         with socket.socket() as blocker:

@@ -92,6 +92,7 @@ class CscServer:
             [
                 str(gunicorn), "mockcsc.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
                 "--certfile", str(tls / "csc.crt"), "--keyfile", str(tls / "csc.key"),
+                "--ciphers", "ECDHE+AESGCM:ECDHE+CHACHA20",
                 "--workers", "2", "--graceful-timeout", "2", "--timeout", "60",
                 "--control-socket", str(self.data_dir / "gunicorn.ctl"),
             ],
