@@ -155,11 +155,14 @@ def cslu_report(request, tenant: str):
     """POST Smart Licensing Using Policy RUM reports for a local account; answers an ACK."""
     name, sep, suffix = tenant.rpartition("-")
     account = LocalAccount.objects.filter(name=name).first() if sep and suffix == "1" else None
-    if account is None:
-        return _failure(404, "unknown_account", "no local account at this CSLU URL")
     try:
         reports = _rum_reports(_read_body(request))
-        acks = services.receive_rum_reports(account.default_virtual_account, reports)
+        if account is None:
+            # answered as a known account would (the URL does not tell which names exist);
+            # nothing is stored
+            acks = [{"report_id": r["report_id"], "status": "ACK"} for r in reports]
+        else:
+            acks = services.receive_rum_reports(account.default_virtual_account, reports)
     except EnvelopeError as exc:
         return _failure(exc.status, exc.code, exc.message)
     except UnicodeDecodeError:

@@ -318,7 +318,8 @@ class GatewayTests(TestCase):
         self.assertEqual(response.status_code, 400, response.content)
         self.assertEqual(response.json()["error"]["code"], "invalid_report")
         response = client.post("/cslu/v1/pi/NOPE-1", b"{}", content_type="application/json")
-        self.assertEqual(response.status_code, 404)
+        self.assertEqual(response.status_code, 400)  # as for a known account
+        self.assertEqual(response.json()["error"]["code"], "invalid_report")
         self.assertEqual(self.client.post("/cslu/v1/other").status_code, 404)
 
     def test_get_is_not_allowed(self):

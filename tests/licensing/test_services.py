@@ -127,7 +127,8 @@ class LicenseRowsTests(TestCase):
         bad = self.client.post("/cslu/v1/pi/TEST-1", "<x/>", content_type="application/xml")
         self.assertEqual(bad.status_code, 400)
         unknown = self.client.post("/cslu/v1/pi/NOPE-1", body, content_type="application/xml")
-        self.assertEqual(unknown.status_code, 404)
+        self.assertEqual((unknown.status_code, unknown.json()), (again.status_code, again.json()))
+        self.assertEqual(RumReport.objects.count(), 1)  # nothing stored for no account
 
 
 class ProductCATests(TestCase):

@@ -41,6 +41,17 @@ class AnonymousHostileInputTests(PersonaTestCase):
             self.assertEqual(response.json()["error"]["code"], "malformed_json")
         self.assertFalse(RumReport.objects.exists())
 
+    def test_the_cslu_url_does_not_tell_which_account_names_exist(self):
+        report = {
+            "report_id": "r1",
+            "metadata": {"udi": {"pid": "C9300", "sn": "FOC1"}, "entitlement_tag": "t"},
+            "meas_report": [{"meas": [{"value": {"value": 1}}]}],
+        }
+        known = self.cslu(json.dumps(report), tenant="AccountA-1")
+        unknown = self.cslu(json.dumps(report), tenant="NoSuchAccount-1")
+        self.assertEqual((known.status_code, known.json()), (unknown.status_code, unknown.json()))
+        self.assertEqual(RumReport.objects.count(), 1)  # the known account's only
+
     def test_a_nul_in_the_path_or_query_is_a_400(self):
         self.assertEqual(self.cslu("{}", tenant="Account%00A-1").status_code, 400)
         self.assertEqual(self.client.get("/login/?next=%00").status_code, 400)
