@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 
 from tests.support.browser import BrowserTestCase
-from tests.support.smtp import Mailbox, free_port
+from tests.support.ports import free_port
+from tests.support.smtp import Mailbox
 
 
 class WorkspaceBrowserTests(BrowserTestCase):

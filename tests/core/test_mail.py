@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from core import services
 from core.models import Event, MailServer
-from tests.support.smtp import Mailbox, free_port
+from tests.support.ports import free_port
+from tests.support.smtp import Mailbox
 
 
 def authenticator(server, session, envelope, mechanism, auth_data):

@@ -14,7 +14,8 @@ from pathlib import Path
 from django.test import SimpleTestCase
 
 from security import services
-from tests.support.webserver import free_port, start_web_server
+from tests.support.ports import free_port
+from tests.support.webserver import start_web_server
 
 from .test_web_reload import poll
 

@@ -12,7 +12,8 @@ from cryptography import x509
 from django.test import TestCase, override_settings
 
 from security import services
-from tests.support.webserver import free_port, start_web_server
+from tests.support.ports import free_port
+from tests.support.webserver import start_web_server
 
 from .pki import TestCA, openssl, pem
 

@@ -11,14 +11,10 @@ from pathlib import Path
 from django.conf import settings
 from django.test import SimpleTestCase
 
+from tests.support.ports import free_port
+
 ROOT = Path(settings.BASE_DIR)
 SERVICES = ROOT / "deploy" / "services"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class WebServiceTests(SimpleTestCase):

@@ -13,7 +13,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,14 +23,10 @@ import requests
 from django.conf import settings
 from django.test import override_settings
 
+from tests.support.ports import free_port
+
 ROOT = Path(settings.BASE_DIR)
 _TEMPLATE: Path | None = None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _prepared_template() -> Path:

@@ -1,13 +1,5 @@
 """A real SMTP server for tests: aiosmtpd on loopback, keeping what it receives."""
 
-import socket
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class Mailbox:
     """aiosmtpd handler: keeps every message and the user it was sent as."""

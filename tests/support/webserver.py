@@ -2,17 +2,10 @@
 in a folder of the test's own, on a free loopback port."""
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
 from django.conf import settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _lib(command: str, *args: str, env=None) -> None:
