@@ -42,7 +42,22 @@ def _write_key(path: Path, key):
         )
 
 
-def _self_signed_ca(common_name: str, days: int, sans=None):
+SERVER_KEY_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
+def _self_signed(common_name: str, days: int, *, ca: bool, sans=None):
+    """A new EC key and a self-signed certificate: a CA (it signs the product CAs) or a TLS
+    server's end-entity certificate for the subject alternative names."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
@@ -51,7 +66,6 @@ def _self_signed_ca(common_name: str, days: int, sans=None):
         ]
     )
     now = dt.datetime.now(dt.UTC)
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     builder = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -60,13 +74,18 @@ def _self_signed_ca(common_name: str, days: int, sans=None):
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(CA_KEY_USAGE, critical=True)
-        .add_extension(ski, critical=False)
-        .add_extension(
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(CA_KEY_USAGE if ca else SERVER_KEY_USAGE, critical=True)
+    )
+    if ca:
+        ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+        builder = builder.add_extension(ski, critical=False).add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
         )
-    )
+    else:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     return key, builder.sign(key, hashes.SHA256())
@@ -108,46 +127,6 @@ def _is_ca(cert_path: Path) -> bool:
         return False
 
 
-def _self_signed_server(common_name: str, days: int, sans):
-    """A self-signed end-entity certificate for a TLS server (not a CA: it signs nothing)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Cisco Software Central (mock)"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-    now = dt.datetime.now(dt.UTC)
-    usage = x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(usage, critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
 def ensure_tls_certificate(directory: Path, extra_names=()) -> bool:
     """Self-signed HTTPS certificate csc.crt/csc.key (clients trust csc.crt itself).
 
@@ -164,7 +143,7 @@ def ensure_tls_certificate(directory: Path, extra_names=()) -> bool:
         and not _is_ca(cert_path)
     ):
         return False
-    key, cert = _self_signed_server("localhost", 3650, _alt_names(dict.fromkeys(names)))
+    key, cert = _self_signed("localhost", 3650, ca=False, sans=_alt_names(dict.fromkeys(names)))
     _write_key(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return True
@@ -176,7 +155,7 @@ def ensure_signing_ca(directory: Path) -> bool:
     cert_path, key_path = directory / "ca.crt", directory / "ca.key"
     if cert_path.exists() and key_path.exists():
         return False
-    key, cert = _self_signed_ca("Cisco Software Central Mock Root CA", 20 * 365)
+    key, cert = _self_signed("Cisco Software Central Mock Root CA", 20 * 365, ca=True)
     _write_key(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return True
