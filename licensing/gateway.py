@@ -47,7 +47,10 @@ def device_request(request):
     """POST a Transport Gateway envelope; the answer is JSON with status SUCCESS or FAILED."""
     try:
         message = parse(_read_body(request))
-        message.host = request.get_host()
+        # The name the product addressed, unvalidated: a product still configured with a
+        # previous Host Common Name must get the 409 that names the new one, not a 400.
+        # It is only compared with the server's names, never put in an answer or a link.
+        message.host = request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", "")
         answer = services.handle_message(message)
     except EnvelopeError as exc:
         return _failure(exc.status, exc.code, exc.message)

@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.conf import settings
+
+from core.hosts import ServerNames
 
 
 class SecurityConfig(AppConfig):
@@ -6,3 +9,9 @@ class SecurityConfig(AppConfig):
 
     name = "security"
     verbose_name = "Security"
+
+    def ready(self):
+        from .services.host_common_name import host_header_names  # models are loaded now
+
+        if isinstance(settings.ALLOWED_HOSTS, ServerNames):
+            settings.ALLOWED_HOSTS.add_source(host_header_names)

@@ -8,6 +8,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from core.hosts import ServerNames, interface_addresses, loopback_names, this_host_names
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -42,7 +44,6 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "development-only-insecure-key"
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -336,13 +337,32 @@ HA_DEPLOY_TIMEOUT = env.int("HA_DEPLOY_TIMEOUT", default=240)
 # CPU niceness of pacemaker and what it starts (the application agent resets its own to 0)
 HA_CLUSTER_NICE = env.int("HA_CLUSTER_NICE", default=-10)
 
+# The host names the server answers to (any other Host header gets a 400, so no link or
+# redirect is ever built from a name an attacker chose): loopback, this machine's names, the
+# Host Common Name (from the environment, and the one set in Security: security's app adds
+# it), the VIP, this node's current addresses, and ALLOWED_HOSTS for anything else (a DNS
+# alias; "*" answers to every name).
+ALLOWED_HOSTS = ServerNames(
+    [
+        *loopback_names(),
+        *this_host_names(),
+        *[h for h in (HOST_COMMON_NAME.strip().lower(), HA_VIP) if h],
+        *env.list("ALLOWED_HOSTS", default=[]),
+    ],
+    sources=[interface_addresses],
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Tests provoke 4xx answers on purpose; only server errors are worth a line there.
-    "loggers": {"django.request": {"level": "ERROR" if TESTING else "WARNING"}},
+    # A refused Host header is one line (no traceback) outside tests, and none in tests.
+    "loggers": {
+        "django.request": {"level": "ERROR" if TESTING else "WARNING"},
+        "django.security.DisallowedHost": {"level": "CRITICAL" if TESTING else "ERROR"},
+    },
 }
 if TESTING:  # a fast hasher keeps password tests quick; the server itself uses PBKDF2
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

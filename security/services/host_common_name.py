@@ -40,6 +40,15 @@ def host_common_name() -> str:
     return row.name if row else default_host_common_name()
 
 
+def host_header_names() -> list[str]:
+    """The Host Common Name set in Security as a Host header carries it (the server answers
+    to it: see core.hosts)."""
+    name = HostCommonName.objects.filter(pk=SINGLETON).values_list("name", flat=True).first()
+    if not name:
+        return []
+    return [f"[{name}]" if ":" in name else name]
+
+
 def product_url_port() -> int:
     """The HTTPS port products reach this server on (omitted from URLs when it is 443)."""
     return settings.PRODUCT_URL_PORT
