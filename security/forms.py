@@ -3,7 +3,6 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from . import services
 from .models import PasswordPolicy
 
 
@@ -100,21 +99,10 @@ class AdminSetPasswordForm(forms.Form):
         return data
 
 
-class LockoutAuthenticationForm(AuthenticationForm):
-    """The log-in form; says so when the user is locked after repeated failures."""
+class LoginForm(AuthenticationForm):
+    """The log-in form (a locked user gets the lockout page from axes instead)."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": "Your username and password didn't match. Please try again.",
     }
-
-    def clean(self):
-        try:
-            return super().clean()
-        except forms.ValidationError:
-            username = self.cleaned_data.get("username") or ""
-            if username and services.is_locked_out(username):
-                raise forms.ValidationError(
-                    services.lockout_message(username), code="locked"
-                ) from None
-            raise

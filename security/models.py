@@ -126,21 +126,3 @@ class PasswordHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.created:%Y-%m-%d}"
-
-
-class LoginLockout(models.Model):
-    """Failed log-ins of one user name; locked while locked_until is in the future.
-
-    Kept by name, not by user, so that a lockout looks the same whether the user exists.
-    """
-
-    username = models.CharField(max_length=150, unique=True)
-    failures = models.PositiveIntegerField(default=0)
-    last_failure = models.DateTimeField(null=True, blank=True)
-    locked_until = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["username"]
-
-    def __str__(self) -> str:
-        return self.username

@@ -20,7 +20,7 @@ from .forms import (
     CACertificateForm,
     CertificateUploadForm,
     HostCommonNameForm,
-    LockoutAuthenticationForm,
+    LoginForm,
     PasswordPolicyForm,
 )
 from .models import BrowserCertificateRequest, CACertificate
@@ -52,9 +52,9 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 class LoginView(auth_views.LoginView):
-    """Log In, with lockout after repeated failed attempts."""
+    """Log In (axes locks a user name from an address after repeated failures)."""
 
-    authentication_form = LockoutAuthenticationForm
+    authentication_form = LoginForm
 
 
 class SecurityAdminMixin(SystemRoleRequiredMixin):

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     "core",
     "administration",
     "accounts",
@@ -81,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ssm.urls"
@@ -157,7 +159,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["security.backends.LockoutModelBackend"]
+# Log-in lockout (django-axes): counted per user name and source address, so failures from
+# one address never lock a user out elsewhere; threshold and duration come from the Account
+# Password policy, the answer is the log-in page saying so (security/services/lockout.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = "security.services.lockout.failure_limit"
+AXES_COOLOFF_TIME = "security.services.lockout.cool_off"
+AXES_CLIENT_IP_CALLABLE = "security.services.lockout.client_address"
+AXES_USERNAME_CALLABLE = "security.services.lockout.lockout_username"
+AXES_LOCKOUT_CALLABLE = "security.services.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a lockout ends when it says it will
+AXES_DISABLE_ACCESS_LOG = True  # successful log-ins are not kept by axes
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "admin-workspace"
@@ -251,6 +270,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Products' used nonces are kept only as long as their timestamps are acceptable.
     "purge-used-nonces": {"task": "licensing.purge_used_nonces", "schedule": 600.0},
+    # Failure counts of names that are no user are not kept without end.
+    "forget-failed-logins": {"task": "security.forget_failed_logins", "schedule": 3600.0},
     # The HA widget's picture: cluster state collected on the active node (beat runs there);
     # a collection not started within one interval is dropped, never queued up.
     "collect-cluster-state": {

@@ -34,22 +34,24 @@ from .host_common_name import (
     validate_host_common_name,
     web_host,
 )
-from .passwords import (
-    is_locked_out,
+from .lockout import (
+    Lockout,
+    forget_failed_logins,
     locked_out_users,
     lockout_message,
+    unlock_user,
+)
+from .passwords import (
     password_changed_at,
     password_expired,
     password_policy,
-    record_login_failure,
-    record_login_success,
     remember_password,
     set_password_by_admin,
-    unlock_user,
     update_password_policy,
 )
 
 __all__ = [
+    "Lockout",
     "RegistrationRefused",
     "SINGLETON",
     "accounts_requiring_resynchronization",
@@ -64,11 +66,11 @@ __all__ = [
     "describe_certificate",
     "dual_stack",
     "ensure_browser_certificate",
+    "forget_failed_logins",
     "generate_browser_csr",
     "generate_self_signed",
     "host_common_name",
     "install_browser_certificate",
-    "is_locked_out",
     "load_certificates",
     "locked_out_users",
     "lockout_message",
@@ -77,8 +79,6 @@ __all__ = [
     "password_policy",
     "product_url_port",
     "product_urls",
-    "record_login_failure",
-    "record_login_success",
     "reload_web_server",
     "remember_password",
     "resynchronization_account_ids",

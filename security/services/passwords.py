@@ -1,21 +1,21 @@
-"""Account Password policy (length, history, expiry) and the lockout after failed log-ins."""
+"""Account Password policy: length, history, expiry (the lockout is in lockout.py)."""
 
 import datetime as dt
 
+from axes.utils import reset
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from core.choices import EventCategory, EventResult
+from core.choices import EventCategory
 from core.services import record_event
 
 from ..models import (
-    LoginLockout,
     PasswordHistory,
     PasswordPolicy,
 )
-from .common import SINGLETON, logger
+from .common import SINGLETON
 
 
 def password_policy() -> PasswordPolicy:
@@ -92,92 +92,13 @@ def remember_password(user) -> None:
         PasswordHistory.objects.filter(pk__in=list(old)).delete()
 
 
-def is_locked_out(username: str) -> bool:
-    """True while this user name is locked after repeated failed log-ins."""
-    return LoginLockout.objects.filter(
-        username=username.lower(), locked_until__gt=timezone.now()
-    ).exists()
-
-
-def lockout_message(username: str) -> str:
-    """What the log-in page says to a locked-out user."""
-    row = LoginLockout.objects.filter(username=username.lower()).first()
-    if row and row.locked_until and row.locked_until > timezone.now() + dt.timedelta(days=365):
-        until = "until an administrator unlocks it"
-    elif row and row.locked_until:
-        until = (
-            f"until {row.locked_until:%Y-%b-%d %H:%M:%S} UTC or until an administrator unlocks it"
-        )
-    else:
-        until = "for a while"
-    return f"This user is locked after repeated failed log-ins, {until}."
-
-
-def record_login_failure(username: str) -> bool:
-    """Count a failed log-in; lock the name at the policy's threshold. True when now locked."""
-    username = (username or "").lower()[:150]
-    if not username:
-        return False
-    policy = password_policy()
-    now = timezone.now()
-    with transaction.atomic():
-        row, _ = LoginLockout.objects.select_for_update().get_or_create(username=username)
-        if row.locked_until and row.locked_until > now:
-            return True
-        if row.locked_until:  # an expired lockout starts a fresh count
-            row.failures, row.locked_until = 0, None
-        row.failures += 1
-        row.last_failure = now
-        locked = row.failures >= policy.lockout_threshold
-        if locked:
-            minutes = policy.lockout_minutes or 100 * 365 * 24 * 60
-            row.locked_until = now + dt.timedelta(minutes=minutes)
-            logger.warning("User %s locked after %s failed log-ins", username, row.failures)
-            record_event(
-                EventCategory.SECURITY,
-                "user_locked_out",
-                f"User {username} locked after {row.failures} failed log-ins.",
-                result=EventResult.FAILURE,
-                username=username,
-            )
-        row.save()
-    return locked
-
-
-def record_login_success(username: str) -> None:
-    """A successful log-in clears the failure count."""
-    LoginLockout.objects.filter(
-        username=(username or "").lower(), locked_until__isnull=True
-    ).delete()
-
-
-def locked_out_users():
-    """The user names locked now."""
-    return LoginLockout.objects.filter(locked_until__gt=timezone.now())
-
-
-def unlock_user(username: str, *, by_user=None) -> bool:
-    """An administrator unlocks a user name; True when it was locked."""
-    username = (username or "").lower()
-    with transaction.atomic():
-        deleted, _ = LoginLockout.objects.filter(username=username).delete()
-        if deleted:
-            record_event(
-                EventCategory.SECURITY,
-                "user_unlocked",
-                f"User {username} unlocked.",
-                user=by_user,
-            )
-    return bool(deleted)
-
-
 def set_password_by_admin(user, password: str, *, by_user) -> None:
     """An administrator sets another user's password (checked against the policy)."""
     validate_password(password, user)
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
-        LoginLockout.objects.filter(username=user.username.lower()).delete()
+        reset(username=user.username.lower())  # its lockout, from every address
         record_event(
             EventCategory.SECURITY,
             "password_set_by_administrator",

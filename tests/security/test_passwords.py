@@ -3,6 +3,7 @@
 import datetime as dt
 from urllib.parse import urlsplit
 
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core import mail
@@ -70,50 +71,68 @@ class PasswordPolicyTests(TestCase):
 
 
 class LockoutTests(TestCase):
+    """django-axes, per user name and source address, with the Account Password policy."""
+
     @classmethod
     def setUpTestData(cls):
         build_personas(cls)
 
-    def login(self, password):
-        return self.client.post(reverse("login"), {"username": "alice", "password": password})
+    def login(self, password, username="alice", address="192.0.2.10"):
+        return self.client.post(
+            reverse("login"),
+            {"username": username, "password": password},
+            HTTP_X_REAL_IP=address,
+        )
 
     def test_locked_after_threshold_even_with_the_right_password_until_unlocked(self):
         services.update_password_policy(lockout_threshold=3, lockout_minutes=0, by_user=self.admin)
         for _ in range(2):
             self.assertContains(self.login("wrong"), "Your username and password didn&#x27;t match")
         response = self.login("wrong")
-        self.assertContains(response, "locked after repeated failed log-ins", status_code=200)
+        self.assertContains(response, "locked after repeated failed log-ins", status_code=429)
         response = self.login(PASSWORD)
-        self.assertContains(response, "until an administrator unlocks it")
+        self.assertContains(response, "until an administrator unlocks it", status_code=429)
         self.assertNotIn("_auth_user_id", self.client.session)
-        self.assertTrue(Event.objects.filter(action="user_locked_out").exists())
+        self.assertEqual(Event.objects.filter(action="user_locked_out").count(), 1)
         # The administrator unlocks from the Account Password tab.
         admin = self.client_class()
         admin.force_login(self.admin)
         page = admin.get(reverse("security:account-password"))
-        self.assertContains(page, "alice")
+        self.assertContains(page, "192.0.2.10")
         admin.post(reverse("security:user-unlock"), {"username": "alice"})
         response = self.login(PASSWORD)
         self.assertRedirects(response, reverse("admin-workspace"), fetch_redirect_response=False)
         self.assertTrue(Event.objects.filter(action="user_unlocked").exists())
 
+    def test_failures_from_one_address_do_not_lock_the_user_out_elsewhere(self):
+        """Anonymous failures could keep `admin` locked for everyone; now only the address
+        that failed is refused."""
+        services.update_password_policy(lockout_threshold=5, lockout_minutes=15, by_user=self.admin)
+        for _ in range(5):
+            self.login("wrong", "admin", address="198.51.100.66")
+        self.assertEqual(self.login(PASSWORD, "admin", address="198.51.100.66").status_code, 429)
+        response = self.login(PASSWORD, "admin", address="192.0.2.10")
+        self.assertRedirects(response, reverse("admin-workspace"), fetch_redirect_response=False)
+
     def test_lockout_expires(self):
         services.update_password_policy(lockout_threshold=1, lockout_minutes=15, by_user=self.admin)
         self.login("wrong")
-        self.assertTrue(services.is_locked_out("alice"))
-        from security.models import LoginLockout
-
-        LoginLockout.objects.update(locked_until=timezone.now() - dt.timedelta(seconds=1))
-        self.assertFalse(services.is_locked_out("alice"))
+        self.assertEqual([lo.username for lo in services.locked_out_users()], ["alice"])
+        AccessAttempt.objects.update(attempt_time=timezone.now() - dt.timedelta(minutes=16))
+        self.assertEqual(services.locked_out_users(), [])
         self.assertRedirects(
             self.login(PASSWORD), reverse("admin-workspace"), fetch_redirect_response=False
         )
 
-    def test_unknown_user_names_lock_the_same_way(self):
-        services.update_password_policy(lockout_threshold=2, by_user=self.admin)
+    def test_unknown_user_names_lock_the_same_way_and_are_forgotten(self):
+        services.update_password_policy(lockout_threshold=2, lockout_minutes=0, by_user=self.admin)
         for _ in range(2):
-            self.client.post(reverse("login"), {"username": "nobody", "password": "x"})
-        self.assertTrue(services.is_locked_out("nobody"))
+            self.login("x", "nobody")
+        self.assertContains(self.login("x", "nobody"), "until an administrator", status_code=429)
+        self.login("wrong")
+        AccessAttempt.objects.update(attempt_time=timezone.now() - dt.timedelta(days=2))
+        self.assertEqual(services.forget_failed_logins(), 1)
+        self.assertEqual(list(AccessAttempt.objects.values_list("username", flat=True)), ["alice"])
 
     def test_success_resets_the_count(self):
         services.update_password_policy(lockout_threshold=3, by_user=self.admin)
@@ -123,7 +142,15 @@ class LockoutTests(TestCase):
         self.client.logout()
         self.login("wrong")
         self.login("wrong")
-        self.assertFalse(services.is_locked_out("alice"))
+        self.assertEqual(services.locked_out_users(), [])
+
+    def test_an_administrator_setting_the_password_unlocks(self):
+        services.update_password_policy(lockout_threshold=1, lockout_minutes=0, by_user=self.admin)
+        self.login("wrong")
+        services.set_password_by_admin(self.alice, NEW, by_user=self.admin)
+        self.assertRedirects(
+            self.login(NEW), reverse("admin-workspace"), fetch_redirect_response=False
+        )
 
 
 @override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
