@@ -34,9 +34,12 @@ TABS = [
 
 class PasswordResetView(auth_views.PasswordResetView):
     """Forgot your password: the e-mailed link is built from the Host Common Name and HTTPS,
-    never from the request's Host header (which an attacker chooses)."""
+    never from the request's Host header (which an attacker chooses); one e-mail per address
+    per PASSWORD_RESET_MAIL_INTERVAL (nginx limits the requests per client address)."""
 
     def form_valid(self, form):
+        if not services.reset_mail_allowed(form.cleaned_data["email"]):
+            return redirect(self.get_success_url())  # the same answer: nothing is revealed
         form.save(
             domain_override=services.web_host(),
             use_https=True,

@@ -178,6 +178,10 @@ AXES_DISABLE_ACCESS_LOG = True  # successful log-ins are not kept by axes
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+# At most one reset e-mail per address in this many seconds, whoever asks (0: no limit).
+PASSWORD_RESET_MAIL_INTERVAL = env.int(
+    "PASSWORD_RESET_MAIL_INTERVAL", default=0 if sys.argv[1:2] == ["test"] else 60
+)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "admin-workspace"
 LOGOUT_REDIRECT_URL = "login"

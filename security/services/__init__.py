@@ -46,6 +46,7 @@ from .passwords import (
     password_expired,
     password_policy,
     remember_password,
+    reset_mail_allowed,
     set_password_by_admin,
     update_password_policy,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "product_urls",
     "reload_web_server",
     "remember_password",
+    "reset_mail_allowed",
     "resynchronization_account_ids",
     "resynchronization_refusal",
     "resynchronization_required",

@@ -1,12 +1,16 @@
 """Account Password policy: length, history, expiry (the lockout is in lockout.py)."""
 
 import datetime as dt
+import hashlib
 
 from axes.utils import reset
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from core.choices import EventCategory
 from core.services import record_event
@@ -15,7 +19,7 @@ from ..models import (
     PasswordHistory,
     PasswordPolicy,
 )
-from .common import SINGLETON
+from .common import SINGLETON, logger
 
 
 def password_policy() -> PasswordPolicy:
@@ -105,3 +109,18 @@ def set_password_by_admin(user, password: str, *, by_user) -> None:
             f"Password of {user.username} set by an administrator.",
             user=by_user,
         )
+
+
+def reset_mail_allowed(email: str) -> bool:
+    """True when a password-reset e-mail may go to this address now: at most one per
+    PASSWORD_RESET_MAIL_INTERVAL, so nobody can flood a user's mailbox from many addresses.
+    (Without Redis the mail goes: the form must keep working.)"""
+    interval = settings.PASSWORD_RESET_MAIL_INTERVAL
+    if interval <= 0:
+        return True
+    key = "password-reset-mail:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    try:
+        return cache.add(key, 1, timeout=interval)
+    except RedisError:
+        logger.warning("Redis is unreachable: the password-reset mail interval is not applied")
+        return True

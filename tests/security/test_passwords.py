@@ -1,6 +1,7 @@
 """Account Password policy, lockout, and the only ways a password can change."""
 
 import datetime as dt
+import uuid
 from urllib.parse import urlsplit
 
 from axes.models import AccessAttempt
@@ -197,6 +198,17 @@ class PasswordResetLinkTests(TestCase):
         self.assertContains(page, "already used or it has expired")
         self.alice.refresh_from_db()
         self.assertTrue(self.alice.check_password(PASSWORD))
+
+    def test_one_reset_mail_per_address_per_interval(self):
+        email, other = (f"reset-{uuid.uuid4().hex}@example.com" for _ in range(2))  # new keys
+        for address in (email, other):
+            get_user_model().objects.create_user(address.split("@")[0], address, NEW)
+        with override_settings(PASSWORD_RESET_MAIL_INTERVAL=60):
+            for _ in range(3):
+                response = self.client.post(reverse("password_reset"), {"email": email})
+                self.assertRedirects(response, reverse("password_reset_done"))
+            self.client.post(reverse("password_reset"), {"email": other})
+        self.assertEqual(sorted(m.to[0] for m in mail.outbox), sorted([email, other]))
 
 
 class OwnPasswordChangeTests(TestCase):
