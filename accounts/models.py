@@ -104,6 +104,9 @@ class LocalAccount(models.Model):
     last_sync_ok = models.BooleanField(null=True, blank=True)
     sync_alert = models.CharField("Alerts", max_length=300, blank=True)
     csc_account_state = models.CharField(max_length=32, blank=True)
+    # Preferences: RUM reports through the CSLU URL must be signed by the product's ID key
+    # unless an Account Administrator allows unsigned ones (products that cannot sign).
+    accept_unsigned_rum_reports = models.BooleanField("Accept unsigned RUM reports", default=False)
 
     class Meta:
         ordering = ["name"]

@@ -24,6 +24,13 @@ TEXT_RE = re.compile(r"^[^\x00-\x1f\x7f]*$")
 UDI_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ()+,./:=?-]{0,63}$")
 
 
+def rum_signed_bytes(report: dict) -> bytes:
+    """What a product signs in a RUM report: the report without its "signature", as compact
+    JSON with sorted keys (UTF-8)."""
+    unsigned = {k: v for k, v in report.items() if k != "signature"}
+    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 class EnvelopeError(Exception):
     """A refused message: an HTTP status, a machine-readable code and a reason."""
 

@@ -19,7 +19,14 @@ from accounts.models import LocalAccount
 from core.parsers import RefusedJSON, loads
 
 from . import services
-from .envelope import MAX_BODY_BYTES, TEXT_RE, EnvelopeError, parse, require_utf8
+from .envelope import (
+    MAX_BODY_BYTES,
+    TEXT_RE,
+    EnvelopeError,
+    parse,
+    require_utf8,
+    rum_signed_bytes,
+)
 
 log = logging.getLogger(__name__)
 MAX_RUM_REPORTS = 100
@@ -142,8 +149,16 @@ def _rum_report(report) -> dict:
                 ) from None
             if not 0 <= count <= 1_000_000:
                 raise EnvelopeError(400, "invalid_report", "a measurement count is out of range")
+    signature = report.get("signature")
+    if signature is not None:
+        value = signature.get("value") if isinstance(signature, dict) else None
+        if not isinstance(value, str) or not 0 < len(value) <= 1024:
+            raise EnvelopeError(400, "invalid_report", "signature.value must be a base64 string")
+        signature = value
     return {
         "report_id": _string(report.get("report_id"), "report_id", 64),
+        "signature": signature,
+        "signed_bytes": rum_signed_bytes(report),
         "pid": _string(udi.get("pid"), "metadata.udi.pid"),
         "sn": _string(udi.get("sn"), "metadata.udi.sn"),
         "tag": tag or "",
@@ -160,12 +175,9 @@ def cslu_report(request, tenant: str):
     account = LocalAccount.objects.filter(name=name).first() if sep and suffix == "1" else None
     try:
         reports = _rum_reports(_read_body(request))
-        if account is None:
-            # answered as a known account would (the URL does not tell which names exist);
-            # nothing is stored
-            acks = [{"report_id": r["report_id"], "status": "ACK"} for r in reports]
-        else:
-            acks = services.receive_rum_reports(account.default_virtual_account, reports)
+        # A URL naming no local account is answered as an account with no registered product
+        # and the default preferences would be: it does not tell which names exist.
+        acks = services.receive_rum_reports(account, reports)
     except EnvelopeError as exc:
         return _failure(exc.status, exc.code, exc.message)
     except UnicodeDecodeError:

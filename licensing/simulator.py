@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import pki
+from .envelope import rum_signed_bytes
 
 GATEWAY_PATH = "/Transportgateway/services/DeviceRequestHandler"
 SMART_TRANSPORT_PATH = "/SmartTransport"
@@ -126,6 +127,18 @@ class Device:
             message["force"] = True
         message.pop("instance", None)
         return self.envelope(message, sign=False)
+
+    def rum_report(self, report_id, tag: str, count: int, *, sign: bool = True) -> dict:
+        """A Smart Licensing Using Policy RUM report of this product's usage of one license,
+        signed with its ID key (as the CSLU URL requires unless the account allows unsigned)."""
+        report = {
+            "report_id": report_id,
+            "metadata": {"entitlement_tag": tag, "udi": {"pid": self.pid, "sn": self.sn}},
+            "meas_report": [{"meas_name": "ENTITLEMENT", "meas": [{"value": {"value": count}}]}],
+        }
+        if sign:
+            report["signature"] = {"value": pki.sign(self.key, rum_signed_bytes(report))}
+        return report
 
     def accept_certificate(self, body: dict, trusted_ca: x509.Certificate | None = None):
         """Check the returned ID certificate against the returned chain (and trusted CA)."""

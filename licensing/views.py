@@ -4,6 +4,7 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse
@@ -14,6 +15,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts import access
+from accounts import services as accounts_services
 from accounts.access import STAFF, SystemRoleRequiredMixin
 from core.models import Event
 from core.views import get_by_id_or_404
@@ -179,7 +181,7 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
         pass
 
     def _preferences(self, context, account, va):
-        pass
+        context["can_manage"] = access.can_manage(self.request.user, account)
 
 
 class _AccountAction(LoginRequiredMixin, View):
@@ -252,6 +254,21 @@ class ProductInstanceRemoveView(_AccountAction):
         else:
             messages.success(request, f"{instance.name} removed.")
         return self.back("product-instances")
+
+
+class PreferencesView(_AccountAction):
+    """Preferences: whether the account accepts unsigned RUM reports (Account Administrator)."""
+
+    def post(self, request):
+        accept = request.POST.get("accept_unsigned_rum_reports") == "on"
+        try:
+            accounts_services.set_unsigned_rum_reports(self.account, accept, by_user=request.user)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Preferences saved.")
+        url = reverse("licensing:smart-licensing-tab", args=["preferences"])
+        return redirect(url + _query(self.account, self.va))
 
 
 class ProductInstanceTransferView(_AccountAction):

@@ -17,6 +17,7 @@ from .local_accounts import (
     create_virtual_account,
     delete_local_account,
     satellite,
+    set_unsigned_rum_reports,
 )
 from .users import create_user, remove_account_role, set_account_role, set_system_role
 
@@ -30,6 +31,7 @@ __all__ = [
     "reject_account_request",
     "remove_account_role",
     "satellite",
+    "set_unsigned_rum_reports",
     "set_account_role",
     "set_system_role",
 ]

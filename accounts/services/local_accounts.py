@@ -143,3 +143,25 @@ def delete_local_account(account: LocalAccount, by_user):
             account_name=name,
         )
         LocalAccount.objects.filter(pk=account.pk).delete()
+
+
+def set_unsigned_rum_reports(account: LocalAccount, accept: bool, *, by_user) -> None:
+    """Preferences: accept RUM reports that no product key signed (off by default: anyone who
+    reaches the CSLU URL could then set a registered product's usage)."""
+    if not can_manage(by_user, account):
+        raise PermissionDenied("Only an Account Administrator can change the preferences.")
+    with transaction.atomic():
+        changed = (
+            LocalAccount.objects.filter(pk=account.pk)
+            .exclude(accept_unsigned_rum_reports=accept)
+            .update(accept_unsigned_rum_reports=accept)
+        )
+        account.accept_unsigned_rum_reports = accept
+        if changed:
+            record_event(
+                EventCategory.ACCOUNT,
+                "preferences_changed",
+                f"Unsigned RUM reports {'accepted' if accept else 'refused'} in {account.name}.",
+                account=account,
+                user=by_user,
+            )

@@ -88,6 +88,14 @@ def add_product_endpoints(result, generator, request, public):
         "post": {
             "operationId": "cslu_rum_report",
             "summary": "Smart Licensing Using Policy RUM reports; answers an ACK",
+            "description": (
+                "Each report carries `signature.value`: the base64 SHA-256 signature, with the "
+                "product's ID key, of the report without `signature` as compact JSON with "
+                "sorted keys. Unsigned reports are refused (401 unsigned_report) unless the "
+                "local account's Preferences accept them; a signature that does not verify is "
+                "401 bad_signature, a report from no registered product 401 unknown_instance. "
+                "One refused report refuses the whole post."
+            ),
             "tags": ["Transport Gateway"],
             "security": [],
             "parameters": [
@@ -105,7 +113,11 @@ def add_product_endpoints(result, generator, request, public):
                     "application/json": {"schema": {"type": "object"}},
                 }
             },
-            "responses": {"200": {"description": "ACK"}, "400": {"description": "Malformed"}},
+            "responses": {
+                "200": {"description": "ACK"},
+                "400": {"description": "Malformed"},
+                "401": {"description": "Unsigned, badly signed or from no registered product"},
+            },
         }
     }
     paths["/oauth/token"] = {

@@ -8,15 +8,18 @@ from pathlib import Path
 
 import psycopg
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import TestCase, TransactionTestCase
 
-from accounts.models import VirtualAccount
+from accounts.models import AccountMembership, VirtualAccount
+from accounts.services import set_unsigned_rum_reports
 from core.models import Event
 from licensing import pki, services
 from licensing.models import LicenseCounter, ProductCA, ProductInstance, RumReport
 from licensing.simulator import Device, GatewayRefused
-from tests.support.personas import make_account
+from tests.support.personas import make_account, make_user
 
 from .support import (
     PI_BASE,
@@ -99,36 +102,74 @@ class LicenseRowsTests(TestCase):
         with self.assertRaises(services.LicensingError):
             services.revoke_token(token)
 
-    def test_rum_report_is_acknowledged_and_applied(self):
-        device = registered(self.va, "pi37")
-        report = {
-            "report_id": 17,
-            "metadata": {"entitlement_tag": PI_BASE, "udi": {"pid": device.pid, "sn": "pi37"}},
-            "meas_report": [{"meas_name": "ENTITLEMENT", "meas": [{"value": {"value": "4"}}]}],
-        }
+    def cslu(self, reports, tenant="TEST-1"):
         import json
 
-        body = (
-            "<smartLicense><RUMReport><![CDATA["
-            + json.dumps(report)
-            + "]]></RUMReport></smartLicense>"
+        body = "<smartLicense>" + "".join(
+            "<RUMReport><![CDATA[" + json.dumps(r) + "]]></RUMReport>" for r in reports
         )
-        response = self.client.post("/cslu/v1/pi/TEST-1", body, content_type="application/xml")
+        body += "</smartLicense>"
+        return self.client.post(f"/cslu/v1/pi/{tenant}", body, content_type="application/xml")
+
+    def test_rum_report_is_acknowledged_and_applied(self):
+        device = registered(self.va, "pi37")
+        report = device.rum_report(17, PI_BASE, 4)
+        response = self.cslu([report])
         self.assertEqual(response.status_code, 200, response.content)
         self.assertEqual(response.json()["smartLicense"]["ACK"][0]["status"], "ACK")
         row = RumReport.objects.get()
         self.assertEqual(row.state, "ACK")
         self.assertIsNotNone(row.closed)
         self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 4)
-        again = self.client.post("/cslu/v1/pi/TEST-1", body, content_type="application/xml")
+        again = self.cslu([report])
         self.assertEqual(again.status_code, 200)
         self.assertEqual(RumReport.objects.count(), 1)
         self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 4)
         bad = self.client.post("/cslu/v1/pi/TEST-1", "<x/>", content_type="application/xml")
         self.assertEqual(bad.status_code, 400)
-        unknown = self.client.post("/cslu/v1/pi/NOPE-1", body, content_type="application/xml")
-        self.assertEqual((unknown.status_code, unknown.json()), (again.status_code, again.json()))
-        self.assertEqual(RumReport.objects.count(), 1)  # nothing stored for no account
+
+    def test_rum_reports_must_be_signed_by_the_registered_product(self):
+        """Anyone who knew an account name could set a registered product's usage."""
+        device = registered(self.va, "pi37")
+        forged = device.rum_report(1, PI_BASE, 999_999, sign=False)
+        other_key = Device(sn="pi37", pid=device.pid)
+        other_key.key = ec.generate_private_key(ec.SECP256R1())
+        cases = [
+            ([forged], "unsigned_report"),
+            ([other_key.rum_report(2, PI_BASE, 999_999)], "bad_signature"),
+            ([{**device.rum_report(3, PI_BASE, 5), "report_id": 4}], "bad_signature"),
+            ([device.rum_report(5, PI_BASE, 1), forged], "unsigned_report"),  # all or nothing
+            ([Device(sn="ghost", key=device.key).rum_report(6, PI_BASE, 1)], "unknown_instance"),
+        ]
+        for reports, code in cases:
+            response = self.cslu(reports)
+            self.assertEqual(response.status_code, 401, response.content)
+            self.assertEqual(response.json()["error"]["code"], code)
+        self.assertFalse(RumReport.objects.exists())
+        self.assertFalse(LicenseCounter.objects.filter(tag=PI_BASE, in_use__gt=0).exists())
+        # An Account Administrator may accept unsigned reports (products that cannot sign).
+        admin = make_user("acct-admin")
+        AccountMembership.objects.create(user=admin, account=self.account, role="account_admin")
+        with self.assertRaises(PermissionDenied):
+            set_unsigned_rum_reports(self.account, True, by_user=make_user("someone"))
+        set_unsigned_rum_reports(self.account, True, by_user=admin)
+        self.assertEqual(self.cslu([forged]).status_code, 200)
+        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 999_999)
+        self.assertTrue(Event.objects.filter(action="preferences_changed").exists())
+
+    def test_an_unknown_account_answers_as_an_account_without_products(self):
+        device = registered(self.va, "pi37")
+        for report in (device.rum_report(1, PI_BASE, 2, sign=False), device.rum_report(2, "x", 1)):
+            ghost = Device(sn="nope", pid=device.pid, key=device.key).rum_report(
+                report["report_id"], PI_BASE, 2, sign="signature" in report
+            )
+            known = self.cslu([ghost])
+            unknown = self.cslu([ghost], tenant="NOPE-1")
+            self.assertEqual(
+                (unknown.status_code, unknown.json()), (known.status_code, known.json())
+            )
+            self.assertEqual(known.status_code, 401)
+        self.assertFalse(RumReport.objects.exists())
 
 
 class ProductCATests(TestCase):

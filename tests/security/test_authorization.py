@@ -88,6 +88,7 @@ DESIGNED = {
     "licensing:instance-detail": ("login", "404", "404", "404", "404", "404"),
     "licensing:instance-remove": ("login", "405", "405", "405", "404", "404"),
     "licensing:instance-transfer": ("login", "405", "405", "405", "404", "404"),
+    "licensing:preferences-save": ("login", "405", "405", "405", "404", "404"),
     "licensing:report-download": ("login", "ok", "ok", "ok", "ok", "404"),
     # Products and API clients authenticate by signature or token, never by session alone.
     "Transportgateway/services/DeviceRequestHandler": ("405",) * 6,

@@ -47,10 +47,15 @@ class AnonymousHostileInputTests(PersonaTestCase):
             "metadata": {"udi": {"pid": "C9300", "sn": "FOC1"}, "entitlement_tag": "t"},
             "meas_report": [{"meas": [{"value": {"value": 1}}]}],
         }
-        known = self.cslu(json.dumps(report), tenant="AccountA-1")
-        unknown = self.cslu(json.dumps(report), tenant="NoSuchAccount-1")
-        self.assertEqual((known.status_code, known.json()), (unknown.status_code, unknown.json()))
-        self.assertEqual(RumReport.objects.count(), 1)  # the known account's only
+        signed = {**report, "signature": {"value": "c2lnbmF0dXJl"}}
+        for body in (report, signed):
+            known = self.cslu(json.dumps(body), tenant="AccountA-1")
+            unknown = self.cslu(json.dumps(body), tenant="NoSuchAccount-1")
+            self.assertEqual(known.status_code, 401)
+            self.assertEqual(
+                (known.status_code, known.json()), (unknown.status_code, unknown.json())
+            )
+        self.assertEqual(RumReport.objects.count(), 0)
 
     def test_a_nul_in_the_path_or_query_is_a_400(self):
         self.assertEqual(self.cslu("{}", tenant="Account%00A-1").status_code, 400)
