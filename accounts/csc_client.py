@@ -108,6 +108,11 @@ def _post(method: str, path: str, body: dict) -> dict:
         ) from None
     except requests.exceptions.RequestException as exc:
         raise CscUnavailable(f"Cisco Software Central is unreachable ({_short(exc)}).") from None
+    except OSError as exc:  # requests' own check of the CA file (CSC_CA_FILE) is an OSError
+        raise CscUnavailable(
+            f"The CA certificate to verify Cisco Software Central is not readable ({exc}); "
+            "set CSC_CA_FILE to the CA of CSC's TLS certificate"
+        ) from None
     if response.status_code >= 500:
         raise CscServerError(
             f"Cisco Software Central failed to process the request (HTTP {response.status_code})."
@@ -260,6 +265,6 @@ def ping() -> bool:
         response = requests.get(
             _url("/api/v1/ping"), timeout=settings.CSC_TIMEOUT, verify=settings.CSC_CA_FILE
         )
-    except requests.exceptions.RequestException:
+    except OSError:  # requests' errors and an unreadable CSC_CA_FILE
         return False
     return response.status_code == 200

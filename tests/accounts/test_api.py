@@ -1,6 +1,6 @@
 """The accounts API: scope, roles and clear 4xx answers."""
 
-from django.test import TestCase
+from django.test import TestCase, override_settings
 from rest_framework.test import APIClient
 
 from accounts.choices import AccountRequestStatus
@@ -86,6 +86,17 @@ class AccountsApiTests(PersonaTestCase):
 
 
 class AccountsApiCscTests(CscPersonasMixin, TestCase):
+    def test_an_unreadable_csc_ca_file_is_a_clear_400_and_the_request_stays(self):
+        """It was a 500 (requests raises a bare OSError for a missing CA bundle)."""
+        client = APIClient()
+        client.force_authenticate(self.admin)
+        pk = client.post("/api/v1/account-requests/", NEW).json()["id"]
+        with override_settings(CSC_CA_FILE="/nonexistent/csc.crt"):
+            refused = client.post(f"/api/v1/account-requests/{pk}/approve/")
+        self.assertEqual(refused.status_code, 400, refused.content)
+        self.assertIn("CSC_CA_FILE", str(refused.json()))
+        self.assertEqual(AccountRequest.objects.get(pk=pk).status, AccountRequestStatus.PENDING)
+
     def test_approve_and_synchronize_through_the_api(self):
         client = APIClient()
         client.force_authenticate(self.bob)
