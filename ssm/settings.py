@@ -387,6 +387,7 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR" if TESTING else "WARNING"},
         "django.security.DisallowedHost": {"level": "CRITICAL" if TESTING else "ERROR"},
+        "axes": {"level": "WARNING"},  # not a line per log-in
     },
 }
 if TESTING:  # a fast hasher keeps password tests quick; the server itself uses PBKDF2

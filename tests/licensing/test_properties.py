@@ -1,7 +1,12 @@
-"""Property tests: generated envelopes never cause a 500 or a partially written row."""
+"""Property tests: generated envelopes never cause a 500 or a partially written row.
+
+The unit tier runs PRODUCT_EXAMPLES (150) requests per product URL test; the fuzz tier
+(`./deploy/test fuzz`) runs thousands (FUZZ_PRODUCT_EXAMPLES)."""
 
 import json
+import os
 import time
+from collections import Counter
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.test import Client as DjangoClient
@@ -11,7 +16,7 @@ from hypothesis.extra.django import TestCase
 
 from core.models import Event
 from licensing import pki, services
-from licensing.envelope import UDI_RE, EnvelopeError, parse
+from licensing.envelope import UDI_RE, EnvelopeError, parse, rum_signed_bytes
 from licensing.models import LicenseCounter, LicenseUsage, ProductInstance, RumReport, UsedNonce
 from tests.support.personas import make_account
 
@@ -24,6 +29,15 @@ JSON = st.recursive(
     ),
     max_leaves=12,
 )
+PRODUCT_EXAMPLES = int(os.environ.get("FUZZ_PRODUCT_EXAMPLES", "150"))
+ANSWERS: Counter = Counter()  # (URL kind, status class) -> generated requests
+
+
+def print_answers(kind: str) -> None:
+    by_class = {c: n for (k, c), n in sorted(ANSWERS.items()) if k == kind}
+    print(f"\n  {kind}: {sum(by_class.values())} generated requests, by class {by_class}")
+
+
 KEY = ec.generate_private_key(ec.SECP256R1())
 CSR = pki.csr_for(KEY, "prop")
 # Any code point, lone surrogates included (they arrive as \\ud800 escapes in JSON).
@@ -126,6 +140,11 @@ class EndpointProperties(TestCase):
         self.device = registered(self.va, "pi37", gateway_client(), self.token)
         self.http = DjangoClient()
 
+    @classmethod
+    def tearDownClass(cls):
+        print_answers("product URLs")
+        super().tearDownClass()
+
     def snapshot(self):
         return (
             ProductInstance.objects.count(),
@@ -137,7 +156,7 @@ class EndpointProperties(TestCase):
         )
 
     @settings(
-        max_examples=150,
+        max_examples=PRODUCT_EXAMPLES,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
@@ -163,6 +182,7 @@ class EndpointProperties(TestCase):
         )
         before = self.snapshot()
         response = self.http.post(path, json.dumps(envelope), content_type="application/json")
+        ANSWERS["product URLs", response.status_code // 100] += 1
         self.assertLess(response.status_code, 500, response.content)
         body = response.json()
         if response.status_code == 200:
@@ -179,12 +199,21 @@ class CsluProperties(TestCase):
     def setUpTestData(cls):
         cls.account = make_account("RUM")
         cls.va = cls.account.default_virtual_account
-        registered(cls.va, "pi37", gateway_client(), token_for(cls.va))
+        cls.device = registered(cls.va, "pi37", gateway_client(), token_for(cls.va))
 
     def setUp(self):
         self.http = DjangoClient()
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @classmethod
+    def tearDownClass(cls):
+        print_answers("CSLU URL")
+        super().tearDownClass()
+
+    @settings(
+        max_examples=PRODUCT_EXAMPLES,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(st.data())
     def test_rum_reports_never_500_and_refusals_write_nothing(self, data):
         report = data.draw(
@@ -224,6 +253,13 @@ class CsluProperties(TestCase):
                 ),
             )
         )
+        if isinstance(report, dict) and data.draw(st.booleans()):  # signed by the product
+            try:
+                signed = rum_signed_bytes(report)
+            except UnicodeEncodeError:  # a lone surrogate: the server refuses it before this
+                signed = None
+            if signed is not None:
+                report = {**report, "signature": {"value": pki.sign(self.device.key, signed)}}
         text = json.dumps(report)
         body, content_type = data.draw(
             st.sampled_from(
@@ -246,6 +282,7 @@ class CsluProperties(TestCase):
             Event.objects.count(),
         )
         response = self.http.post("/cslu/v1/pi/RUM-1", body, content_type=content_type)
+        ANSWERS["CSLU URL", response.status_code // 100] += 1
         self.assertLess(response.status_code, 500, response.content)
         if response.status_code != 200:
             self.assertEqual(
