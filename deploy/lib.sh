@@ -92,36 +92,57 @@ server_url() {
 # Usage: start_web_server BIND TLS_DIR PID_FILE LOG_FILE
 start_web_server() {
   local bind=$1 tls=$2 pidfile=$3 logfile=$4
+  command -v nginx >/dev/null || die "nginx is not installed: run ./deploy/install"
+  rm -f "$pidfile" "${pidfile%.pid}-nginx.pid"
+  web_prepare "$bind" "$tls" "$pidfile" "$logfile"
+  (exec_app_server "$pidfile" </dev/null >>"$logfile" 2>&1 &)
+  wait_app_server "$pidfile" 60 || die "the application server did not start: see $logfile"
+  (umask 027 && nginx -p "${pidfile%.pid}-nginx" -c "${pidfile%.pid}-nginx/nginx.conf" -e "${logfile%.log}-nginx.log") \
+    || die "nginx did not start: see ${logfile%.log}-nginx.log"
+}
+
+# web_prepare BIND TLS_DIR PID_FILE LOG_FILE: the folders of the application server's socket
+# and of nginx, and nginx's configuration (<PID_FILE without .pid>-nginx/nginx.conf).
+web_prepare() {
+  local bind=$1 tls=$2 pidfile=$3 logfile=$4
   local base=${pidfile%.pid} sockdir nginx_dir
   sockdir="$base-sock" nginx_dir="$base-nginx"
-  command -v nginx >/dev/null || die "nginx is not installed: run ./deploy/install"
-  rm -f "$pidfile" "$base-nginx.pid"
   # only root and nginx's workers (www-data) reach the application server's socket: its
   # folder is theirs alone
   mkdir -p "$sockdir" "$nginx_dir"/{body,proxy,fastcgi,uwsgi,scgi}
   chown root:www-data "$sockdir" && chmod 0750 "$sockdir"
   chown -R www-data "$nginx_dir" && chown root "$nginx_dir"
   make_traversable "$(dirname "$sockdir")" www-data
-  rm -f "$sockdir/app.sock"
-  (cd "$ROOT" && umask 027 && exec setsid "$VENV/bin/granian" --interface wsgi ssm.wsgi:application \
-    --uds "$sockdir/app.sock" --uds-permissions 0o666 --http 1 \
-    --workers "$(env_value WEB_WORKERS "$(nproc)")" \
-    --blocking-threads "$(env_value WEB_THREADS 2)" \
-    --workers-kill-timeout 10 --respawn-interval 5 --pid-file "$pidfile" \
-    </dev/null >>"$logfile" 2>&1 &)
-  # ready once it answers HTTP on its socket (any status)
-  local deadline=$((SECONDS + 60))
-  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --unix-socket "$sockdir/app.sock" \
-      http://localhost/login/ 2>/dev/null)" != 000 ]; do
-    [ $SECONDS -lt $deadline ] || die "the application server did not start: see $logfile"
-    sleep 0.1
-  done
   sed -e "s#@PID@#$base-nginx.pid#" -e "s#@ERROR_LOG@#${logfile%.log}-nginx.log#" \
     -e "s#@ACCESS_LOG@#${logfile%.log}-access.log#" -e "s#@TEMP@#$nginx_dir#g" \
     -e "s#@SOCKET@#$sockdir/app.sock#" -e "s#@LISTEN@#$bind#" -e "s#@TLS@#$tls#g" \
     "$ROOT/deploy/nginx/ssm.conf.in" >"$nginx_dir/nginx.conf"
-  (umask 027 && nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "${logfile%.log}-nginx.log") \
-    || die "nginx did not start: see ${logfile%.log}-nginx.log"
+}
+
+# exec_app_server PID_FILE: become the application server (granian) on the Unix socket
+# beside PID_FILE (web_prepare made its folder).
+exec_app_server() {
+  local pidfile=$1 sock=${1%.pid}-sock/app.sock
+  rm -f "$sock"
+  cd "$ROOT" && umask 027
+  # a session of its own when started in the background; systemd gives its units one
+  local launcher=(setsid)
+  [ -z "${INVOCATION_ID:-}" ] || launcher=()
+  exec "${launcher[@]}" "$VENV/bin/granian" --interface wsgi ssm.wsgi:application \
+    --uds "$sock" --uds-permissions 0o666 --http 1 \
+    --workers "$(env_value WEB_WORKERS "$(nproc)")" \
+    --blocking-threads "$(env_value WEB_THREADS 2)" \
+    --workers-kill-timeout 10 --respawn-interval 5 --pid-file "$pidfile"
+}
+
+# wait_app_server PID_FILE SECONDS: until the application server answers HTTP (any status).
+wait_app_server() {
+  local sock=${1%.pid}-sock/app.sock deadline=$((SECONDS + $2))
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --unix-socket "$sock" \
+      http://localhost/login/ 2>/dev/null)" != 000 ]; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.1
+  done
 }
 
 # Stop what start_web_server started (nginx first, then the application server).
@@ -131,3 +152,9 @@ stop_web_server() {
   stop_pidfile "${pidfile%.pid}-nginx.pid" 30 nginx
   stop_pidfile "$pidfile" 30 granian
 }
+
+# systemd_host: this machine's PID 1 is systemd (a real host, a VM, a booted container):
+# the server's processes are then systemd units (deploy/systemd/). Elsewhere (the lab's
+# nodes, CI, a plain container) deploy/services supervises them with pid files.
+# SSM_SYSTEMD=0 forces the pid files.
+systemd_host() { [ "${SSM_SYSTEMD:-1}" != 0 ] && [ -d /run/systemd/system ]; }
