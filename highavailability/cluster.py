@@ -5,8 +5,11 @@ Everything here runs on a node (the console commands) and reads the node's own t
 `psql` on the local socket for replication, `pg_controldata` for the stopped instance.
 No text meant for humans is scraped.
 
-The daemons are started the way a host without systemd needs it: corosync and pacemakerd
-detached, with pid files under /run (a node of the lab has its own /run).
+On a host whose PID 1 is systemd the daemons are Debian's units (corosync, corosync-qdevice,
+pacemaker), enabled while the node is in a cluster; pacemaker then starts only after
+ssm-cluster-repair.service has made the database fit to rejoin (the rules of
+ha_cluster_start, at every boot). Without systemd (the lab's nodes) corosync and pacemakerd
+run detached, with pid files under /run (a node of the lab has its own /run).
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from pathlib import Path
 from django.conf import settings
 
 from . import syncguard
+
+syncguard.configure(
+    settings.HA_PG_BIN, settings.HA_PG_DATA, settings.HA_PG_SOCKET_DIR, settings.HA_PG_PORT
+)
 
 Say = Callable[[str], None]
 
@@ -88,6 +95,41 @@ def configured_nodes() -> list[ClusterNode]:
 # --- daemons ----------------------------------------------------------------------------
 
 
+UNITS = {
+    "corosync": "corosync.service",
+    "corosync-qdevice": "corosync-qdevice.service",
+    "pacemakerd": "pacemaker.service",
+    "pcsd": "pcsd.service",
+}
+REPAIR_UNIT = "ssm-cluster-repair.service"
+# why the boot-time repair kept this node out of the cluster (/run: forgotten at the next boot)
+BOOT_REFUSAL = Path("/run/ssm-cluster-repair.refused")
+SYSTEMD_DIR = Path("/etc/systemd/system")
+
+
+def systemd_host() -> bool:
+    """PID 1 is systemd (SSM_SYSTEMD=0 forces the lab's way, as deploy/lib.sh does)."""
+    return os.environ.get("SSM_SYSTEMD", "1") != "0" and Path("/run/systemd/system").is_dir()
+
+
+def systemctl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["systemctl", *args], capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise ClusterError(
+            f"systemctl {' '.join(args)} failed: {(proc.stderr or proc.stdout).strip()} "
+            f"(journalctl -u {args[-1]} says why)"
+        )
+    return proc
+
+
+def unit_state(name: str) -> tuple[str, str]:
+    """(active state, enablement) of a daemon's unit, e.g. ('active', 'enabled')."""
+    unit = UNITS.get(name, name)
+    active = systemctl("is-active", unit, check=False).stdout.strip() or "inactive"
+    enabled = systemctl("is-enabled", unit, check=False).stdout.strip() or "disabled"
+    return active, enabled
+
+
 def _pid(name: str) -> int | None:
     path = settings.HA_RUN_DIR / f"{name}.pid"
     try:
@@ -99,6 +141,8 @@ def _pid(name: str) -> int | None:
 
 
 def daemon_running(name: str) -> bool:
+    if systemd_host():
+        return unit_state(name)[0] == "active"
     return _pid(name) is not None
 
 
@@ -136,6 +180,15 @@ def start_daemons(say: Say) -> None:
     synchronous once this node's standby streams and has caught up.
     """
     syncguard.reset()
+    if systemd_host():
+        qdevice = "model: net" in settings.HA_COROSYNC_CONF.read_text()
+        for name in ("corosync", *(["corosync-qdevice"] if qdevice else []), "pacemakerd"):
+            if daemon_running(name):
+                say(f"{name} is already running")
+                continue
+            say(f"Starting Cluster ({UNITS[name].removesuffix('.service')})...")
+            systemctl("start", UNITS[name])
+        return
     if daemon_running("corosync"):
         say("corosync is already running")
     else:
@@ -230,6 +283,12 @@ def _alive(pid: int) -> bool:
 def stop_daemons(say: Say) -> None:
     """pacemaker first (its resources move away or stop), then qdevice and corosync."""
     say("Stopping Cluster (pacemaker)...")
+    if systemd_host():
+        systemctl("stop", UNITS["pacemakerd"])
+        systemctl("stop", UNITS["corosync-qdevice"], check=False)
+        say("Stopping Cluster (corosync)...")
+        systemctl("stop", UNITS["corosync"])
+        return
     _stop("pacemakerd", 180)
     if daemon_running("corosync-qdevice"):
         _stop("corosync-qdevice", 30)
@@ -676,6 +735,9 @@ def _reclone(source: str, say: Say) -> None:
     if settings.HA_PG_DATA.exists():
         settings.HA_PG_DATA.rename(aside)
     say(f"Copying the database from the primary with pg_basebackup (old copy kept in {aside})...")
+    # an empty folder of postgres's own: its parent may be root's (a host's <SSM_VAR>)
+    settings.HA_PG_DATA.mkdir(mode=0o700)
+    shutil.chown(settings.HA_PG_DATA, "postgres", "postgres")
     proc = _as_postgres(
         [
             str(settings.HA_PG_BIN / "pg_basebackup"),
@@ -715,7 +777,90 @@ def start_database_standalone(say: Say) -> None:
     if db_running():
         return
     say("Starting the database as a stand-alone server...")
-    pg_ctl("start")
+    if systemd_host():
+        _services("start", "postgres")
+    else:
+        pg_ctl("start")
+
+
+PACEMAKER_DROPIN = """# written by ha_deploy: pacemaker starts only once the database is fit to
+# rejoin (ssm-cluster-repair.service); the cluster's work runs ahead of the application
+[Unit]
+Requires={repair}
+After={repair}
+
+[Service]
+Nice={nice}
+"""
+
+REPAIR_SERVICE = """# written by ha_deploy: at boot, before pacemaker, ha_cluster_start's rules:
+# a database that crashed or diverged is rewound (or re-cloned) from the current primary; when
+# it cannot be, this fails, pacemaker stays stopped and ha_status says why.
+[Unit]
+Description=License server: make the database fit to rejoin the cluster
+After=network-online.target corosync.service
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+Environment=SSM_VAR={ssm_var} SSM_ENV_FILE={env_file}
+ExecStart={python} {manage} ha_cluster_start --repair-only
+TimeoutStartSec=900
+"""
+
+
+def enable_at_boot(say: Say) -> None:
+    """On a systemd host: the cluster's daemons start at boot, the server's own units do not
+    (pacemaker runs the database and the application)."""
+    if not systemd_host():
+        return
+    dropin = SYSTEMD_DIR / "pacemaker.service.d" / "ssm.conf"
+    dropin.parent.mkdir(parents=True, exist_ok=True)
+    dropin.write_text(PACEMAKER_DROPIN.format(repair=REPAIR_UNIT, nice=settings.HA_CLUSTER_NICE))
+    (SYSTEMD_DIR / REPAIR_UNIT).write_text(
+        REPAIR_SERVICE.format(
+            ssm_var=settings.SSM_VAR,
+            env_file=settings.SSM_ENV_FILE,
+            python=Path(settings.BASE_DIR) / ".venv" / "bin" / "python",
+            manage=Path(settings.BASE_DIR) / "manage.py",
+        )
+    )
+    systemctl("daemon-reload")
+    agents = Path("/usr/lib/ocf/resource.d/ssm")  # the CIB's ocf:ssm:* agents
+    if not agents.exists():
+        agents.symlink_to(Path(settings.BASE_DIR) / "deploy" / "ocf")
+    _services("disable", "postgres", "redis", "web", "worker", "beat")
+    units = [UNITS["corosync"], UNITS["pacemakerd"]]
+    if "model: net" in settings.HA_COROSYNC_CONF.read_text():
+        units.append(UNITS["corosync-qdevice"])
+    systemctl("enable", "--quiet", *units)
+    say(f"At boot: {', '.join(units)} enabled (the server's own units are pacemaker's now)")
+
+
+def disable_at_boot(say: Say) -> None:
+    """On a systemd host, after teardown: the cluster's daemons no longer start at boot."""
+    if not systemd_host():
+        return
+    systemctl(
+        "disable", "--quiet", UNITS["pacemakerd"], UNITS["corosync-qdevice"], UNITS["corosync"]
+    )
+    (SYSTEMD_DIR / "pacemaker.service.d" / "ssm.conf").unlink(missing_ok=True)
+    (SYSTEMD_DIR / REPAIR_UNIT).unlink(missing_ok=True)
+    systemctl("daemon-reload")
+    systemctl("reset-failed", check=False)
+    say("At boot: corosync and pacemaker disabled")
+
+
+def _services(action: str, *components: str) -> None:
+    services = Path(settings.BASE_DIR) / "deploy" / "services"
+    proc = subprocess.run(
+        [str(services), action, *components], capture_output=True, text=True, timeout=300
+    )
+    if proc.returncode != 0:
+        raise ClusterError(
+            f"deploy/services {action} failed: {(proc.stderr or proc.stdout).strip()}"
+        )
 
 
 def remove_configuration(say: Say) -> None:

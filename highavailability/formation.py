@@ -271,7 +271,10 @@ def fencing_devices(names: list[str], agent: str, params: list[str]) -> list[dic
 def render_files(plan: Plan, member: Member) -> dict[str, str]:
     """Path -> content of every cluster file of one member."""
     pg_root = settings.HA_PG_DATA.parent
-    networks = sorted({f"{m.address}/32" for m in plan.members} | set(settings.HA_TRUSTED_NETWORKS))
+    # the application on the active node reaches the database at the VIP from the VIP itself
+    # (its replication is refused before these lines)
+    members = {f"{m.address}/32" for m in plan.members} | {f"{plan.vip}/32"}
+    networks = sorted(members | set(settings.HA_TRUSTED_NETWORKS))
     cib = render_to_string(
         "highavailability/cluster/cib.xml",
         {
@@ -355,6 +358,12 @@ def install_database_files(files: dict[str, str]) -> None:
 def install_cluster_files(files: dict[str, str], authkey: bytes) -> None:
     """corosync's configuration and key, and the seeded CIB, of this node."""
     _write(settings.HA_COROSYNC_CONF, files[str(settings.HA_COROSYNC_CONF)])
+    # a CIB left by an earlier pacemaker (Debian's starts at installation, with corosync's
+    # example configuration) has a newer epoch or a signature that would win over the seed
+    if settings.HA_CIB_DIR.is_dir():
+        for item in settings.HA_CIB_DIR.iterdir():
+            if item.is_file():
+                item.unlink()
     cib = settings.HA_CIB_DIR / "cib.xml"
     _write(cib, files[str(cib)], "hacluster:haclient", 0o600)
     key = settings.HA_COROSYNC_CONF.with_name("authkey")
@@ -377,6 +386,46 @@ def application(action: str, say: Say) -> None:
         tail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:]
         raise ClusterError(f"Error: could not {action} the application: {' '.join(tail)}")
     say(f"Application {'stopped' if action == 'stop' else 'started'} on this node")
+
+
+def enable_standalone(say: Say) -> None:
+    """On a systemd host, a stand-alone server's own units start at boot again."""
+    if cluster.systemd_host():
+        cluster._services("enable", "postgres", *APP_COMPONENTS)
+        say("At boot: the server's own units enabled")
+
+
+# what both nodes must share: sessions and signed links (SECRET_KEY), the product CA's key
+# at rest (PRODUCT_CA_ENCRYPTION_KEY), and the Browser Certificate the VIP presents
+SHARED_SETTINGS = ("SECRET_KEY", "PRODUCT_CA_ENCRYPTION_KEY")
+SHARED_TLS_FILES = ("browser.crt", "browser.key")
+
+
+def shared_state() -> dict:
+    """The primary's secrets and Browser Certificate, for the standby (over SSH)."""
+    tls = Path(settings.BROWSER_CERT_DIR)
+    return {
+        "settings": {name: getattr(settings, name) for name in SHARED_SETTINGS},
+        "tls": {
+            name: (tls / name).read_text() for name in SHARED_TLS_FILES if (tls / name).exists()
+        },
+    }
+
+
+def adopt_shared_state(state: dict, say: Say) -> None:
+    """On the standby: the primary's secrets in the env file, its Browser Certificate."""
+    values = {k: v for k, v in state.get("settings", {}).items() if k in SHARED_SETTINGS}
+    path = env_file()
+    lines = [line for line in path.read_text().splitlines() if line.split("=", 1)[0] not in values]
+    lines += [f"{name}={value}" for name, value in values.items()]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    tls = Path(settings.BROWSER_CERT_DIR)
+    tls.mkdir(parents=True, exist_ok=True)
+    for name, text in state.get("tls", {}).items():
+        if name in SHARED_TLS_FILES:
+            _write(tls / name, text, mode=0o600 if name.endswith(".key") else 0o644)
+    say("Secrets and Browser Certificate of the primary adopted")
 
 
 def point_database_at(host: str) -> None:
@@ -411,9 +460,11 @@ def join_clone(payload: dict, say: Say) -> None:
     if cluster.ha_enabled():
         raise ClusterError("HA is already enabled on this node: run ha_teardown here first")
     application("stop", say)
+    if cluster.systemd_host():
+        cluster._services("stop", "postgres")
     if cluster.db_running():
         cluster.pg_ctl("stop")
-        say("Stand-alone database stopped")
+    say("Stand-alone database stopped")
     files = payload["files"]
     source = (
         f"host={payload['primary']} port={settings.HA_PG_PORT} user=postgres dbname=postgres "
@@ -423,11 +474,14 @@ def join_clone(payload: dict, say: Say) -> None:
     install_database_files(files)
     install_cluster_files(files, base64.b64decode(payload["authkey"]))
     cluster._settle_as_standby(say)
+    if "shared" in payload:
+        adopt_shared_state(payload["shared"], say)
     point_database_at(payload["vip"])
     say("Cluster configuration written on this node")
 
 
 def join_start(say: Say) -> None:
+    cluster.enable_at_boot(say)
     cluster.start_daemons(say)
 
 
@@ -466,7 +520,9 @@ def deploy(plan: Plan, peer: Peer, say: Callable[..., None]) -> None:
     install_database_files(mine)
     application("stop", say)
     say("Restarting the database with the cluster settings (replication allowed)...", 15)
-    cluster.pg_ctl("restart")
+    if cluster.systemd_host():  # from now on pacemaker runs it, not its own unit
+        cluster._services("stop", "postgres")
+    cluster.pg_ctl("restart" if cluster.db_running() else "start")
 
     say(f"Copying the database to {plan.secondary.name} (pg_basebackup)...", progress=25)
     peer.call(
@@ -476,6 +532,7 @@ def deploy(plan: Plan, peer: Peer, say: Callable[..., None]) -> None:
             "vip": plan.vip,
             "files": render_files(plan, plan.secondary),
             "authkey": base64.b64encode(authkey).decode(),
+            "shared": shared_state(),
         },
         say=say,
     )
@@ -486,6 +543,7 @@ def deploy(plan: Plan, peer: Peer, say: Callable[..., None]) -> None:
     point_database_at(plan.vip)
     say("Cluster configuration written on this node", progress=65)
 
+    cluster.enable_at_boot(say)
     cluster.start_daemons(say)
     peer.call("start", say=say)
     say("Cluster started on both nodes; waiting for the database, the VIP and the standby...", 70)

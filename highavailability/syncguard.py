@@ -28,6 +28,7 @@ asynchronous, so a node promoted later never starts with a stale synchronous set
 Runs as a plain script (no Django: it must act in milliseconds right after a promotion),
 started by pacemaker (ocf:heartbeat:anything, a clone: one on every cluster member):
     /usr/bin/python3 highavailability/syncguard.py [--once] [--app-state-dir DIR]
+        [--pg-bin DIR] [--pg-data DIR] [--pg-socket-dir DIR] [--pg-port PORT]
 (DIR/<node name>/app/ssm.env is the application's env file there: the alerts use it).
 Every transition is one line on stdout: `<UTC time> SYNC|ASYNC|COMPLETE|INCOMPLETE|HEAL|
 NO-ACTIVE|ERROR <details>`.
@@ -44,10 +45,21 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-PG_BIN = Path(os.environ.get("HA_PG_BIN", "/usr/lib/postgresql/15/bin"))
-PG_SOCKET_DIR = os.environ.get("HA_PG_SOCKET_DIR", "/run/postgresql")
-PG_PORT = os.environ.get("HA_PG_PORT", "5432")
-SYNC_CONF = Path(os.environ.get("HA_SYNC_CONF", "/var/lib/postgresql/15/sync.conf"))
+# the node's PostgreSQL (the CIB passes --pg-bin, --pg-data, --pg-socket-dir, --pg-port;
+# the console commands call configure() with the settings); sync.conf sits beside PGDATA
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_SOCKET_DIR = "/run/postgresql"
+PG_PORT = "5432"
+SYNC_CONF = Path("/var/lib/postgresql/15/sync.conf")
+
+
+def configure(pg_bin: str, pg_data: str, socket_dir: str, port: str | int) -> None:
+    """Where this node's PostgreSQL is (the defaults are the lab's)."""
+    global PG_BIN, PG_SOCKET_DIR, PG_PORT, SYNC_CONF
+    PG_BIN, PG_SOCKET_DIR, PG_PORT = Path(pg_bin), str(socket_dir), str(port)
+    SYNC_CONF = Path(pg_data).parent / "sync.conf"
+
+
 INTERVAL_S = 0.5
 # while a standby has switched to synchronous but has not confirmed completeness yet
 FAST_INTERVAL_S = 0.1
@@ -186,9 +198,10 @@ class Alerts:
 
     def run(self, node: str, *args: str) -> None:
         self.children = [c for c in self.children if c.poll() is None]
-        if not self.app_state_dir:
-            return
-        app = Path(self.app_state_dir) / node / "app"
+        env = dict(os.environ)
+        if self.app_state_dir:  # the lab: one folder per node
+            app = Path(self.app_state_dir) / node / "app"
+            env.update(SSM_ENV_FILE=str(app / "ssm.env"), SSM_VAR=str(app))
         self.children.append(
             subprocess.Popen(
                 [
@@ -203,7 +216,7 @@ class Alerts:
                 stdout=sys.stdout,
                 stderr=subprocess.STDOUT,
                 cwd="/",
-                env={**os.environ, "SSM_ENV_FILE": str(app / "ssm.env"), "SSM_VAR": str(app)},
+                env=env,
             )  # fmt: skip
         )
 
@@ -403,12 +416,22 @@ def crm_mon() -> dict:
 
 
 def main() -> None:
-    if "--reset" in sys.argv:
+    args = sys.argv[1:]
+
+    def option(name: str, default: str = "") -> str:
+        return args[args.index(name) + 1] if name in args else default
+
+    configure(
+        option("--pg-bin", str(PG_BIN)),
+        option("--pg-data", str(SYNC_CONF.parent / "ha")),
+        option("--pg-socket-dir", PG_SOCKET_DIR),
+        option("--pg-port", PG_PORT),
+    )
+    if "--reset" in args:
         reset()
         return
-    once = "--once" in sys.argv
-    args = sys.argv[1:]
-    app_state_dir = args[args.index("--app-state-dir") + 1] if "--app-state-dir" in args else ""
+    once = "--once" in args
+    app_state_dir = option("--app-state-dir")
     guard = Guard(app_state_dir)
     while True:
         started = time.monotonic()

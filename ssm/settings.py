@@ -328,9 +328,11 @@ PRODUCT_CA_ENCRYPTION_KEY = env.str("PRODUCT_CA_ENCRYPTION_KEY", default="") or 
 # The rest are the cluster's timing, fencing and quorum-device choices that ha_deploy writes
 # into corosync.conf and the CIB (docs/ha.md explains each value).
 HA_PG_BIN = Path(env.str("HA_PG_BIN", default="/usr/lib/postgresql/15/bin"))
-HA_PG_DATA = Path(env.str("HA_PG_DATA", default="/var/lib/postgresql/15/ha"))
-HA_PG_SOCKET_DIR = env.str("HA_PG_SOCKET_DIR", default="/run/postgresql")
-HA_PG_PORT = env.int("HA_PG_PORT", default=5432)
+# Defaults: the server's own PostgreSQL as deploy/services runs it (a host's stand-alone
+# server becomes a cluster node as it is); the one-machine lab sets its own.
+HA_PG_DATA = Path(env.str("HA_PG_DATA", default=str(SSM_VAR / "pg")))
+HA_PG_SOCKET_DIR = env.str("HA_PG_SOCKET_DIR", default=str(SSM_VAR / "run" / "pg"))
+HA_PG_PORT = env.int("HA_PG_PORT", default=env.int("PG_PORT", default=5544))
 HA_VIP = env.str("HA_VIP", default="")
 HA_VIP_PREFIXLEN = env.int("HA_VIP_PREFIXLEN", default=24)
 HA_VIP_NIC = env.str("HA_VIP_NIC", default="eth0")
@@ -341,7 +343,7 @@ HA_RUN_DIR = Path(env.str("HA_RUN_DIR", default="/run"))
 HA_KEY_DIR = Path(env.str("HA_KEY_DIR", default=str(SSM_VAR / "ha")))
 HA_AUTHORIZED_KEYS = Path(env.str("HA_AUTHORIZED_KEYS", default="/root/.ssh/authorized_keys"))
 # where the application resource finds <node name>/app/ssm.env on every node
-HA_APP_STATE_DIR = Path(env.str("HA_APP_STATE_DIR", default=str(SSM_VAR.parent.parent)))
+HA_APP_STATE_DIR = env.str("HA_APP_STATE_DIR", default="")
 # networks allowed to reach PostgreSQL (replication and the application), space separated
 HA_TRUSTED_NETWORKS = env.str("HA_TRUSTED_NETWORKS", default="").split()
 

@@ -27,15 +27,29 @@ class Command(HACommand):
             self.say_protection(state)
         else:
             self.say(NOT_RUNNING)
+            if cluster.BOOT_REFUSAL.exists():
+                reason = cluster.BOOT_REFUSAL.read_text().strip()
+                self.say(f"This node stayed out of the cluster at boot: {reason}")
         self.say("")
         self.say("Daemon Status:")
-        for name, daemon in (
-            ("corosync", "corosync"),
-            ("pacemaker", "pacemakerd"),
-            ("pcsd", "pacemakerd"),
-        ):
-            active = "active" if cluster.daemon_running(daemon) else "inactive"
-            self.say(f"  {name}: {active}/enabled")
+        if cluster.systemd_host():
+            # Debian's units, as systemctl reports them (pcsd: the pcs daemon, when installed)
+            for name, daemon in (
+                ("corosync", "corosync"),
+                ("pacemaker", "pacemakerd"),
+                ("pcsd", "pcsd"),
+            ):
+                active, enabled = cluster.unit_state(daemon)
+                self.say(f"  {name}: {active}/{enabled}")
+        else:
+            # no systemd (the lab): no pcsd; pacemakerd holds and synchronizes the configuration
+            for name, daemon in (
+                ("corosync", "corosync"),
+                ("pacemaker", "pacemakerd"),
+                ("pcsd", "pacemakerd"),
+            ):
+                active = "active" if cluster.daemon_running(daemon) else "inactive"
+                self.say(f"  {name}: {active}/enabled")
         self.say("")
         self.say("Database Replication Status:")
         if not cluster.db_running():

@@ -30,10 +30,12 @@ class Command(HACommand):
         with JobReporter(HAJobKind.TEARDOWN, self.say) as say:
             if cluster.cluster_running():
                 cluster.stop_daemons(say)
+            cluster.disable_at_boot(say)
             cluster.remove_configuration(say)
             cluster.start_database_standalone(say)
             formation.point_database_at("127.0.0.1")
             formation.application("start", say)
+            formation.enable_standalone(say)
         self.say("HA teardown complete: this node is now a stand-alone server.")
         self.say(
             "Next: set the Host Common Name to this server's own address, synchronize the "
