@@ -429,18 +429,23 @@ def adopt_shared_state(state: dict, say: Say) -> None:
 
 
 def point_database_at(host: str) -> None:
-    """The application reaches its database at `host` (the VIP in a cluster, 127.0.0.1 alone)."""
+    """The application reaches its database at `host` (the VIP in a cluster, 127.0.0.1 alone).
+    In a cluster the env file also names the VIP (HA_VIP): the console commands and the
+    repair at boot ask it who the primary is; alone, it names none."""
     path = env_file()
     lines = path.read_text().splitlines()
     out = []
+    clustered = host != "127.0.0.1"
     for line in lines:
         if line.startswith("DATABASE_URL="):
             line = re.sub(r"@[^:/@]+(?=[:/])", f"@{host}", line, count=1)
         elif line.startswith("DATABASE_TARGET_SESSION_ATTRS="):
             continue
+        elif line.startswith("HA_VIP="):
+            continue
         out.append(line)
-    if host != "127.0.0.1":
-        out.append("DATABASE_TARGET_SESSION_ATTRS=read-write")
+    if clustered:
+        out += ["DATABASE_TARGET_SESSION_ATTRS=read-write", f"HA_VIP={host}"]
     path.write_text("\n".join(out) + "\n")
 
 

@@ -1,6 +1,7 @@
 """Forming a cluster: keys, the standby's restricted consent, the files both nodes receive."""
 
 import os
+import shutil
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
@@ -179,6 +180,8 @@ class DatabaseAddressTests(SimpleTestCase):
             text = Path(env.name).read_text()
             self.assertIn("DATABASE_URL=postgres://ssm@192.0.2.10:5432/ssm\n", text)
             self.assertIn("DATABASE_TARGET_SESSION_ATTRS=read-write", text)
+            # the repair at boot asks the VIP who the primary is: a host's env file names it
+            self.assertIn("HA_VIP=192.0.2.10\n", text)
             formation.point_database_at("127.0.0.1")
             text = Path(env.name).read_text()
         self.assertEqual(text, "SECRET_KEY=x\nDATABASE_URL=postgres://ssm@127.0.0.1:5432/ssm\n")
@@ -187,3 +190,106 @@ class DatabaseAddressTests(SimpleTestCase):
         self.assertEqual(formation.check_address("192.0.2.1", "VIP"), "192.0.2.1")
         with self.assertRaisesMessage(ClusterError, "'node-1' is not an IP address"):
             formation.check_address("node-1", "VIP")
+
+
+class RealHostTests(SimpleTestCase):
+    """What two real hosts need that the lab's shared folders hid."""
+
+    def test_the_standby_adopts_the_primarys_secrets_and_certificate(self):
+        folder = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, folder)
+        env_path, tls = folder / ".env", folder / "tls"
+        env_path.write_text("SECRET_KEY=standby-own\nDATABASE_URL=postgres://ssm@127.0.0.1/ssm\n")
+        tls.mkdir()
+        (tls / "browser.crt").write_text("standby's own certificate")
+        state = {
+            "settings": {"SECRET_KEY": "primary", "PRODUCT_CA_ENCRYPTION_KEY": "ca-key",
+                         "DATABASE_URL": "postgres://evil@x/y"},
+            "tls": {"browser.crt": "CERT", "browser.key": "KEY", "../escape": "no"},
+        }  # fmt: skip
+        with override_settings(SSM_ENV_FILE=env_path, BROWSER_CERT_DIR=tls):
+            formation.adopt_shared_state(state, lambda line: None)
+        text = env_path.read_text()
+        self.assertIn("SECRET_KEY=primary\n", text)
+        self.assertNotIn("standby-own", text)
+        self.assertIn("PRODUCT_CA_ENCRYPTION_KEY=ca-key\n", text)
+        # only the shared settings travel: the standby keeps its own database address
+        self.assertIn("DATABASE_URL=postgres://ssm@127.0.0.1/ssm\n", text)
+        self.assertEqual((tls / "browser.crt").read_text(), "CERT")
+        self.assertEqual((tls / "browser.key").stat().st_mode & 0o777, 0o600)
+        self.assertFalse((folder / "escape").exists())
+        self.assertEqual(env_path.stat().st_mode & 0o777, 0o600)
+
+    def test_a_cib_left_by_an_earlier_pacemaker_is_cleared_before_seeding(self):
+        folder = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, folder)
+        cib_dir = folder / "cib"
+        cib_dir.mkdir()
+        for stale in ("cib.xml", "cib.xml.sig", "cib-7.raw", "cib.last"):
+            (cib_dir / stale).write_text("from Debian's first start")
+        conf = folder / "corosync" / "corosync.conf"
+        files = {str(conf): "totem {}", str(cib_dir / "cib.xml"): "<cib/>"}
+        with (
+            override_settings(HA_COROSYNC_CONF=conf, HA_CIB_DIR=cib_dir),
+            mock.patch("shutil.chown"),
+        ):
+            formation.install_cluster_files(files, b"k" * 256)
+        self.assertEqual(sorted(p.name for p in cib_dir.iterdir()), ["cib.xml"])
+        self.assertEqual((cib_dir / "cib.xml").read_text(), "<cib/>")
+
+    def test_the_application_may_reach_the_database_from_the_vip(self):
+        hba = formation.render_files(formation.Plan(PRIMARY, SECONDARY, "192.0.2.10"), PRIMARY)[
+            str(settings.HA_PG_DATA.parent / "pg_hba.conf")]  # fmt: skip
+        lines = [line.split() for line in hba.splitlines() if line.startswith("host")]
+        vip = [line for line in lines if line[3] == "192.0.2.10/32"]
+        # replication from the VIP (the node itself) is refused first, the application allowed
+        self.assertEqual([line[1] + " " + line[4] for line in vip][:2],
+                         ["replication reject", "replication trust"])  # fmt: skip
+        self.assertIn(["host", "all", "all", "192.0.2.10/32", "trust"], lines)
+
+
+class BootRepairTests(SimpleTestCase):
+    """ssm-cluster-repair.service: ha_cluster_start --repair-only before pacemaker, at boot."""
+
+    def setUp(self):
+        folder = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, folder)
+        self.refusal = folder / "ssm-cluster-repair.refused"
+        for target, value in (
+            ("highavailability.cluster.BOOT_REFUSAL", self.refusal),
+            ("highavailability.cluster.ha_enabled", lambda: True),
+            ("highavailability.cluster.db_running", lambda: True),
+        ):
+            patcher = mock.patch(target, value)
+            patcher.start()
+            self.addCleanup(patcher.stop)
+
+    def test_a_node_that_cannot_be_repaired_stays_out_and_says_why(self):
+        reason = "PostgreSQL on this node stopped as 'in production' and no primary answers"
+        with (
+            mock.patch(
+                "highavailability.cluster.repair_database", side_effect=ClusterError(reason)
+            ),
+            self.assertRaisesMessage(CommandError, reason),
+        ):
+            call_command("ha_cluster_start", "--repair-only", stdout=StringIO())
+        self.assertIn(reason, self.refusal.read_text())
+        with (
+            mock.patch("highavailability.cluster.cluster_running", lambda: False),
+            mock.patch("highavailability.cluster.configured_nodes", list),
+            mock.patch("highavailability.cluster.systemd_host", lambda: False),
+            mock.patch("highavailability.cluster.database_state", side_effect=ClusterError("x")),
+            mock.patch("highavailability.cluster.db_running", lambda: False),
+        ):
+            out = StringIO()
+            call_command("ha_status", stdout=out)
+        self.assertIn(f"This node stayed out of the cluster at boot: {reason}", out.getvalue())
+
+    def test_a_repaired_node_lets_pacemaker_start(self):
+        self.refusal.write_text("an earlier boot's reason\n")
+        with mock.patch("highavailability.cluster.repair_database", return_value=True) as repair:
+            out = StringIO()
+            call_command("ha_cluster_start", "--repair-only", stdout=out)
+        repair.assert_called_once()
+        self.assertIn("Database fit to rejoin: pacemaker may start", out.getvalue())
+        self.assertFalse(self.refusal.exists())

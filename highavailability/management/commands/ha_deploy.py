@@ -98,7 +98,7 @@ class Command(HACommand):
                 "timeout": settings.HA_QDEVICE_TIMEOUT,
                 "sync_timeout": settings.HA_QDEVICE_SYNC_TIMEOUT,
                 "heuristic": f"{settings.BASE_DIR}/highavailability/scripts/holds-vip {vip} "
-                f"{settings.HA_VIP_NIC}",
+                f"{settings.HA_VIP_NIC}".strip(),
             }
         plan = formation.Plan(
             primary=formation.Member(me, primary_address, primary_cluster, 1),
