@@ -195,16 +195,19 @@ class Registration:
 class Load:
     """Products registering continuously through the VIP from the client namespace."""
 
-    def __init__(self, token: str, prefix: str):
-        self.log = STATE / "run" / f"load-{prefix}.log"
-        self.stop_file = STATE / "run" / f"load-{prefix}.stop"
+    def __init__(
+        self, token: str, prefix: str, *, url: str = URL, client_ns: str = CLIENT_NS,
+        state: Path = STATE,
+    ):  # fmt: skip
+        self.log = state / "run" / f"load-{prefix}.log"
+        self.stop_file = state / "run" / f"load-{prefix}.stop"
         self.log.unlink(missing_ok=True)
         self.stop_file.unlink(missing_ok=True)
         self.proc = subprocess.Popen(
             [
-                "ip", "netns", "exec", CLIENT_NS, str(PYTHON),
+                "ip", "netns", "exec", client_ns, str(PYTHON),
                 str(REPO / "tests" / "ha" / "loader.py"),
-                URL, token, prefix, str(self.log), str(self.stop_file),
+                url, token, prefix, str(self.log), str(self.stop_file),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

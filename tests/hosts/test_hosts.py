@@ -1,0 +1,242 @@
+"""Two booted Debian 12 hosts (systemd as PID 1): install, form the cluster, fail over and
+back, reboot and power-cycle each host, tear down, as an operator does it (docs/install.md).
+
+Run by deploy/hosts/test (which boots two fresh hosts first); tagged "hosts" so the other
+tiers skip it. One test walks the steps in order, each starting from the state the previous
+one left; products register through the VIP from the client namespace throughout the
+cluster's life, and at the end no acknowledged registration is missing.
+"""
+
+import json
+import threading
+import time
+
+from django.test import SimpleTestCase, tag
+
+from . import hosts as H
+
+ADMIN_UNITS = (
+    "ssm-postgresql",
+    "ssm-redis",
+    "ssm-appserver",
+    "ssm-nginx",
+    "ssm-worker",
+    "ssm-beat",
+)
+
+SEED = """
+import json
+from accounts.models import LocalAccount, VirtualAccount
+from accounts.services import create_local_account
+from licensing.services import create_token
+from security.services import set_host_common_name
+set_host_common_name("__VIP__")
+account = LocalAccount.objects.filter(name="HOSTS").first() or create_local_account(
+    name="HOSTS", cisco_smart_account="BU Production Test", cisco_virtual_account="HOSTS",
+    notification_email="hosts@example.com")
+va = VirtualAccount.objects.get(account=account, is_default=True)
+print("RESULT", json.dumps({"token": create_token(va, description="hosts tier").token}))
+"""
+
+CHECK = """
+import json
+from licensing.models import ProductInstance
+serials = __SERIALS__
+have = set(ProductInstance.objects.filter(udi_sn__in=serials).values_list("udi_sn", flat=True))
+print("RESULT", json.dumps({"missing": sorted(set(serials) - have)}))
+"""
+
+
+@tag("hosts")
+class TwoHostsTests(SimpleTestCase):
+    databases: set = set()
+    figures: dict = {}
+
+    def say(self, text: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+    def assert_in_all(self, text: str, *needles: str) -> None:
+        for needle in needles:
+            self.assertIn(needle, text)
+
+    def assert_standalone(self, h: str) -> None:
+        """The server's own units run and start at boot; the cluster's do not."""
+        for unit in ADMIN_UNITS:
+            self.assertEqual(H.unit(h, unit), "active/enabled", f"{unit} on {h}")
+        for unit in ("corosync", "pacemaker"):
+            self.assertEqual(H.unit(h, unit), "inactive/disabled", f"{unit} on {h}")
+        self.assertTrue(H.answers(H.ADDRESS[h]), f"{h} does not serve on its own address")
+
+    def assert_member(self, h: str) -> None:
+        """Debian's cluster units run and start at boot; the server's own units are off at
+        boot (pacemaker runs the database and the application)."""
+        for unit in ("corosync", "pacemaker"):
+            self.assertEqual(H.unit(h, unit), "active/enabled", f"{unit} on {h}")
+        self.assertEqual(H.unit(h, "ssm-postgresql").split("/")[1], "disabled")
+
+        # pacemaker starts the application after the database (a booting node: a few seconds)
+        def app_started() -> bool:
+            return H.unit(h, "ssm-appserver") == "active/disabled"
+
+        H.wait_for(f"the application on {h} started by pacemaker", app_started, 120, interval=1)
+
+    def wait_protected(self, primary: str, standby: str, timeout: float = 240) -> float:
+        t0 = time.time()
+        H.wait_for(f"{H.NAMES[primary]} active with {H.NAMES[standby]} a promotable standby",
+                   lambda: H.protected(primary, standby), timeout, interval=1)  # fmt: skip
+        return time.time() - t0
+
+    def reboot(self, h: str) -> None:
+        """`systemctl reboot` inside h, as an operator would; returns once it booted again."""
+        before = H.host("exec", h, "cat", "/proc/sys/kernel/random/boot_id").strip()
+        H.host("exec", h, "systemctl", "reboot", check=False)
+
+        def booted_again() -> bool:
+            if not H.running(h) or not H.booted(h):
+                return False
+            return H.host("exec", h, "cat", "/proc/sys/kernel/random/boot_id",
+                          check=False).strip() not in ("", before)  # fmt: skip
+
+        H.wait_for(f"{H.NAMES[h]} to boot again", booted_again, 180, interval=1)
+
+    def test_two_hosts(self):
+        figures = self.figures
+        # Debian's own units start with the packages: what the server must live with
+        for h in H.NAMES:
+            stock = H.unit(h, "corosync").split("/")[0]
+            self.assertEqual(stock, "active", "the image boots Debian's corosync (the trap)")
+
+        self.say("./deploy/up on both hosts")
+        outputs: dict[str, str] = {}
+        threads = [
+            threading.Thread(target=lambda h=h: outputs.__setitem__(
+                h, H.sh(h, "MOCK_CSC=false ./deploy/up 2>&1", timeout=600)))
+            for h in H.NAMES
+        ]  # fmt: skip
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for h in H.NAMES:
+            self.assert_in_all(outputs[h], "corosync stopped and disabled", "System administrator")
+            self.assert_standalone(h)
+        # a second run changes nothing and says so
+        self.assertIn("All services are up", H.sh("h1", "./deploy/up 2>&1"))
+
+        self.say("ha_generatekeys, ha_provision_standby, ha_deploy")
+        key = [x for x in H.manage("h1", "ha_generatekeys").splitlines()
+               if x.startswith("ssh-ed25519 ")][0]  # fmt: skip
+        H.manage("h2", "ha_provision_standby", "--key", key)
+        t0 = time.time()
+        out = H.manage("h1", "ha_deploy", "--yes",
+                       "--primary-address", H.ADDRESS["h1"],
+                       "--primary-cluster-address", H.CLUSTER_ADDRESS["h1"],
+                       "--secondary-address", H.ADDRESS["h2"],
+                       "--secondary-cluster-address", H.CLUSTER_ADDRESS["h2"],
+                       "--vip", H.VIP)  # fmt: skip
+        figures["ha_deploy_s"] = round(time.time() - t0, 1)
+        self.assert_in_all(out, "corosync.service, pacemaker.service enabled", "HA deploy complete")
+        for h in H.NAMES:
+            self.assert_member(h)
+            status = H.status(h)
+            self.assert_in_all(status, "corosync: active/enabled", "pacemaker: active/enabled",
+                               "pcsd: active/enabled", f"{H.NAMES['h1']}: Online",
+                               f"{H.NAMES['h2']}: Online")  # fmt: skip
+        self.wait_protected("h1", "h2")
+
+        token = H.django("h1", SEED.replace("__VIP__", H.VIP))["token"]
+        load = H.load(token, f"hosts{int(time.time())}")
+        try:
+            H.wait_for("registrations through the VIP", lambda: len(load.acknowledged()) >= 5, 60)
+            self.walk(load)
+        finally:
+            load.stop()
+        acknowledged = load.acknowledged()
+        result = H.django(
+            H.vip_holder() or "h1", CHECK.replace("__SERIALS__", json.dumps(acknowledged))
+        )
+        figures["registrations_acknowledged"] = len(acknowledged)
+        figures["registrations_lost"] = len(result["missing"])
+        self.assertEqual(result["missing"], [], "acknowledged registrations lost")
+
+        self.say("ha_teardown on both hosts")
+        active = H.vip_holder()
+        standby = "h1" if active == "h2" else "h2"
+        for h in (standby, active):
+            out = H.manage(h, "ha_teardown", "--yes")
+            self.assert_in_all(out, "corosync and pacemaker disabled", "HA teardown complete")
+            self.assertEqual(H.manage(h, "ha_status").strip(), "HA is not enabled.")
+        for h in H.NAMES:
+            H.wait_for(f"{h} serving alone", lambda h=h: H.answers(H.ADDRESS[h]), 120)
+            self.assert_standalone(h)
+        # a stand-alone server comes back by itself after a reboot too
+        self.reboot("h1")
+        H.wait_for("h1 serving after its reboot", lambda: H.answers(H.ADDRESS["h1"]), 180)
+        self.assert_standalone("h1")
+        self.say(f"figures: {json.dumps(figures)}")
+        (H.STATE / "run" / "hosts-figures.json").write_text(json.dumps(figures, indent=2))
+
+    def recovered(self, load: H.Load, t0: float, what: str) -> float:
+        seconds = load.wait_recovered(t0, t0, 180)
+        self.say(f"  {what}: first acknowledged registration {seconds:.1f} s after the fault")
+        return round(seconds, 2)
+
+    def walk(self, load: H.Load) -> None:
+        figures = self.figures
+        self.say("graceful failover: ha_cluster_stop on the active host")
+        t0 = time.time()
+        H.manage("h1", "ha_cluster_stop")
+        H.wait_for("the VIP on h2", lambda: H.vip_holder() == "h2", 120)
+        figures["failover_s"] = self.recovered(load, t0, "failover")
+        self.assertIn("Starting Cluster (pacemaker)", H.manage("h1", "ha_cluster_start"))
+        self.wait_protected("h2", "h1")
+
+        self.say("fallback")
+        t0 = time.time()
+        H.manage("h2", "ha_cluster_stop")
+        H.wait_for("the VIP on h1", lambda: H.vip_holder() == "h1", 120)
+        figures["fallback_s"] = self.recovered(load, t0, "fallback")
+        H.manage("h2", "ha_cluster_start")
+        self.wait_protected("h1", "h2")
+
+        self.say("reboot of the standby (systemctl reboot)")
+        t0 = time.time()
+        self.reboot("h2")
+        figures["standby_reboot_protected_s"] = round(
+            self.wait_protected("h1", "h2") + time.time() - t0, 1
+        )
+        self.assert_member("h2")
+        self.assertEqual(H.unit("h2", "ssm-cluster-repair").split("/")[0], "active")
+
+        self.say("reboot of the active host (systemctl reboot)")
+        t0 = time.time()
+        self.reboot("h1")
+        figures["active_reboot_s"] = self.recovered(load, t0, "active host rebooted")
+        self.wait_protected("h2", "h1")
+        self.assert_member("h1")
+
+        self.say("power loss of the active host")
+        t0 = time.time()
+        H.host("poweroff", "h2")
+        H.wait_for("the VIP on h1", lambda: H.vip_holder() == "h1", 120)
+        figures["power_loss_s"] = self.recovered(load, t0, "power loss")
+        H.host("boot", "h2")
+        H.host("wait", "h2")
+        self.wait_protected("h1", "h2")
+        repair = H.host("exec", "h2", "journalctl", "-b", "-u", "ssm-cluster-repair", "--no-pager")
+        self.assertIn("Database fit to rejoin", repair)
+        figures["power_loss_repair_rewound"] = "pg_rewind" in repair
+        self.assert_member("h2")
+
+        self.say("power loss of the standby")
+        t0 = time.time()
+        H.host("poweroff", "h2")
+        # the primary stops waiting for the lost standby (the sync guard): writes go on
+        H.wait_for("a registration after the standby's power loss",
+                   lambda: load.recovered_after(t0, t0), 60)  # fmt: skip
+        figures["standby_power_loss_stall_s"] = round(load.largest_gap(t0, time.time()), 2)
+        self.assertEqual(H.vip_holder(), "h1")
+        H.host("boot", "h2")
+        H.host("wait", "h2")
+        self.wait_protected("h1", "h2")
+        self.assert_member("h2")
