@@ -1,7 +1,9 @@
 """System Health figures read from the machine, and the server's log files (Support Center)."""
 
 import datetime as dt
+import shutil
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -66,11 +68,12 @@ def system_health() -> dict:
 
 
 def log_files() -> list[dict]:
-    """The log files of this server (LOG_DIR): name, size and last change, by name."""
+    """The log files of this server (LOG_DIR): name, size and last change, by name; then the
+    journals of its units on a systemd host (size None)."""
     try:
         entries = sorted(Path(settings.LOG_DIR).iterdir())
     except OSError:
-        return []
+        entries = []
     rows = []
     for path in entries:
         if path.is_symlink() or not path.is_file():
@@ -78,11 +81,45 @@ def log_files() -> list[dict]:
         stat = path.stat()
         modified = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
         rows.append({"name": path.name, "size": stat.st_size, "modified": modified})
-    return rows
+    return rows + journal_entries()
 
 
 def log_file(name: str) -> Path | None:
     """The log file of that name, if it is one of log_files()."""
-    if name in {row["name"] for row in log_files()}:
+    if name in {row["name"] for row in log_files() if row["size"] is not None}:
         return Path(settings.LOG_DIR) / name
     return None
+
+
+# On a host whose PID 1 is systemd the server's processes log to journald (deploy/systemd/):
+# each unit's journal is one more entry of the list, read when downloaded.
+JOURNAL_UNITS = (
+    "ssm-appserver", "ssm-nginx", "ssm-worker", "ssm-beat", "ssm-postgresql", "ssm-redis",
+    "ssm-cluster-repair",
+)  # fmt: skip
+JOURNAL_LINES = 50000
+
+
+def journal_units() -> list[str]:
+    """The units whose journal the Support Center offers (none without systemd)."""
+    if not Path("/run/systemd/system").is_dir() or shutil.which("journalctl") is None:
+        return []
+    return list(JOURNAL_UNITS)
+
+
+def journal_entries() -> list[dict]:
+    now = timezone.now()
+    return [{"name": f"{unit}.journal", "size": None, "modified": now} for unit in journal_units()]
+
+
+def journal_text(name: str) -> bytes | None:
+    """The last JOURNAL_LINES lines of one unit's journal, if `name` is one of the entries."""
+    unit = name.removesuffix(".journal")
+    if not name.endswith(".journal") or unit not in journal_units():
+        return None
+    proc = subprocess.run(
+        ["journalctl", "--unit", unit, "--no-pager", "--output", "short-iso",
+         "--lines", str(JOURNAL_LINES)],
+        capture_output=True, timeout=60,
+    )  # fmt: skip
+    return proc.stdout

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.generic import TemplateView, View
 
@@ -14,7 +14,7 @@ from core import services
 from highavailability.services import cluster_status
 
 from .forms import MailServerForm, TestEmailForm
-from .health import log_file, log_files, system_health
+from .health import journal_text, log_file, log_files, system_health
 from .network import network_state
 from .workspace import visible_widgets
 
@@ -66,9 +66,14 @@ class SupportCenterLogDownloadView(_SystemAdminOnly, View):
 
     def get(self, request, name):
         path = log_file(name)
-        if path is None:
+        if path is not None:
+            return FileResponse(path.open("rb"), as_attachment=True, content_type="text/plain")
+        journal = journal_text(name)
+        if journal is None:
             raise Http404("No such log file")
-        return FileResponse(path.open("rb"), as_attachment=True, content_type="text/plain")
+        response = HttpResponse(journal, content_type="text/plain")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
 
 
 class NetworkView(SystemRoleRequiredMixin, TemplateView):

@@ -46,6 +46,13 @@ have = set(ProductInstance.objects.filter(udi_sn__in=serials).values_list("udi_s
 print("RESULT", json.dumps({"missing": sorted(set(serials) - have)}))
 """
 
+JOURNALS = """
+import json
+from administration.health import journal_text, log_files
+print("RESULT", json.dumps({"names": [row["name"] for row in log_files()],
+                            "appserver": journal_text("ssm-appserver.journal").decode()}))
+"""
+
 
 @tag("hosts")
 class TwoHostsTests(SimpleTestCase):
@@ -120,6 +127,10 @@ class TwoHostsTests(SimpleTestCase):
         for h in H.NAMES:
             self.assert_in_all(outputs[h], "corosync stopped and disabled", "System administrator")
             self.assert_standalone(h)
+        # the Support Center offers the units' journals beside the log files
+        logs = H.django("h1", JOURNALS)
+        self.assertIn("ssm-appserver.journal", logs["names"])
+        self.assertIn("Starting granian", logs["appserver"])
         # a second run changes nothing and says so
         self.assertIn("All services are up", H.sh("h1", "./deploy/up 2>&1"))
 
