@@ -439,9 +439,7 @@ def point_database_at(host: str) -> None:
     for line in lines:
         if line.startswith("DATABASE_URL="):
             line = re.sub(r"@[^:/@]+(?=[:/])", f"@{host}", line, count=1)
-        elif line.startswith("DATABASE_TARGET_SESSION_ATTRS="):
-            continue
-        elif line.startswith("HA_VIP="):
+        elif line.startswith(("DATABASE_TARGET_SESSION_ATTRS=", "HA_VIP=")):
             continue
         out.append(line)
     if clustered:
