@@ -158,3 +158,17 @@ stop_web_server() {
 # nodes, CI, a plain container) deploy/services supervises them with pid files.
 # SSM_SYSTEMD=0 forces the pid files.
 systemd_host() { [ "${SSM_SYSTEMD:-1}" != 0 ] && [ -d /run/systemd/system ]; }
+
+# load_settings_file FILE: KEY=value lines (no quoting, no expansion; # comments) become
+# exported variables; a variable already set in the environment wins over the file.
+load_settings_file() {
+  local line key value
+  while IFS= read -r line || [ -n "$line" ]; do
+    line=${line%%#*}
+    [[ $line =~ ^[[:space:]]*([A-Z][A-Z0-9_]*)=(.*)$ ]] || continue
+    key=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
+    value=${value%"${value##*[![:space:]]}"}
+    [ -n "${!key+set}" ] || declare -g "$key=$value"
+    export "${key?}"
+  done <"$1"
+}

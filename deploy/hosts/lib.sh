@@ -7,18 +7,7 @@ HOSTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$HOSTS_DIR")/lib.sh"
 
-hosts_load_env() {
-  local line key value
-  while IFS= read -r line || [ -n "$line" ]; do
-    line=${line%%#*}
-    [[ $line =~ ^[[:space:]]*([A-Z][A-Z0-9_]*)=(.*)$ ]] || continue
-    key=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
-    value=${value%"${value##*[![:space:]]}"}
-    [ -n "${!key+set}" ] || declare -g "$key=$value"
-    export "${key?}"
-  done <"$HOSTS_DIR/hosts.env"
-}
-hosts_load_env
+load_settings_file "$HOSTS_DIR/hosts.env"
 HOSTS_STATE=${HOSTS_STATE:-$ROOT/var/hosts}
 RUN=$HOSTS_STATE/run
 NS_SW=$HOSTS_PREFIX-sw

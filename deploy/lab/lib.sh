@@ -10,21 +10,7 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$ROOT
 
 # lab.env: KEY=value lines; the environment wins over the file.
-lab_load_env() {
-  local line key value
-  while IFS= read -r line || [ -n "$line" ]; do
-    line=${line%%#*}
-    [[ $line =~ ^[[:space:]]*([A-Z][A-Z0-9_]*)=(.*)$ ]] || continue
-    key=${BASH_REMATCH[1]}
-    value=${BASH_REMATCH[2]}
-    value=${value%"${value##*[![:space:]]}"}
-    if [ -z "${!key+set}" ]; then
-      declare -g "$key=$value"
-    fi
-    export "${key?}"
-  done <"$LAB_DIR/lab.env"
-}
-lab_load_env
+load_settings_file "$LAB_DIR/lab.env"
 
 LAB_STATE=${LAB_STATE:-$REPO/var/lab}
 RUN=$LAB_STATE/run

@@ -19,14 +19,20 @@ LAB = REPO / "deploy" / "lab"
 PYTHON = REPO / ".venv" / "bin" / "python"
 
 
-def lab_env() -> dict[str, str]:
-    """lab.env as the lab scripts read it (the environment wins)."""
+def read_settings(path: Path) -> dict[str, str]:
+    """A KEY=value settings file as deploy/lib.sh reads it (the environment wins)."""
     values: dict[str, str] = {}
-    for raw in (LAB / "lab.env").read_text().splitlines():
+    for raw in path.read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
         if "=" in line:
             key, value = line.split("=", 1)
             values[key.strip()] = os.environ.get(key.strip(), value.strip())
+    return values
+
+
+def lab_env() -> dict[str, str]:
+    """lab.env as the lab scripts read it (the environment wins)."""
+    values = read_settings(LAB / "lab.env")
     values["LAB_STATE"] = values.get("LAB_STATE") or str(REPO / "var" / "lab")
     return values
 

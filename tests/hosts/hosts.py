@@ -5,11 +5,10 @@ namespace. Nothing here dials a host's address from the test process itself."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
-from tests.ha.lab import Load, wait_for  # noqa: F401 - re-exported for the tests
+from tests.ha.lab import Load, read_settings, wait_for  # noqa: F401 - Load, wait_for: for the tests
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTS = REPO / "deploy" / "hosts"
@@ -17,12 +16,7 @@ HOSTS = REPO / "deploy" / "hosts"
 
 def hosts_env() -> dict[str, str]:
     """hosts.env as the scripts read it (the environment wins)."""
-    values: dict[str, str] = {}
-    for raw in (HOSTS / "hosts.env").read_text().splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if "=" in line:
-            key, value = line.split("=", 1)
-            values[key.strip()] = os.environ.get(key.strip(), value.strip())
+    values = read_settings(HOSTS / "hosts.env")
     values["HOSTS_STATE"] = values.get("HOSTS_STATE") or str(REPO / "var" / "hosts")
     return values
 

@@ -192,23 +192,22 @@ class TwoHostsTests(SimpleTestCase):
         self.say(f"  {what}: first acknowledged registration {seconds:.1f} s after the fault")
         return round(seconds, 2)
 
+    def move_active(self, load: H.Load, active: str, standby: str, what: str) -> float:
+        """ha_cluster_stop on the active host, then ha_cluster_start there: it rejoins as the
+        standby. Returns the seconds to the first acknowledged registration after the stop."""
+        self.say(f"{what}: ha_cluster_stop on the active host")
+        t0 = time.time()
+        H.manage(active, "ha_cluster_stop")
+        H.wait_for(f"the VIP on {standby}", lambda: H.vip_holder() == standby, 120)
+        seconds = self.recovered(load, t0, what)
+        self.assertIn("Starting Cluster (pacemaker)", H.manage(active, "ha_cluster_start"))
+        self.wait_protected(standby, active)
+        return seconds
+
     def walk(self, load: H.Load) -> None:
         figures = self.figures
-        self.say("graceful failover: ha_cluster_stop on the active host")
-        t0 = time.time()
-        H.manage("h1", "ha_cluster_stop")
-        H.wait_for("the VIP on h2", lambda: H.vip_holder() == "h2", 120)
-        figures["failover_s"] = self.recovered(load, t0, "failover")
-        self.assertIn("Starting Cluster (pacemaker)", H.manage("h1", "ha_cluster_start"))
-        self.wait_protected("h2", "h1")
-
-        self.say("fallback")
-        t0 = time.time()
-        H.manage("h2", "ha_cluster_stop")
-        H.wait_for("the VIP on h1", lambda: H.vip_holder() == "h1", 120)
-        figures["fallback_s"] = self.recovered(load, t0, "fallback")
-        H.manage("h2", "ha_cluster_start")
-        self.wait_protected("h1", "h2")
+        figures["failover_s"] = self.move_active(load, "h1", "h2", "failover")
+        figures["fallback_s"] = self.move_active(load, "h2", "h1", "fallback")
 
         self.say("reboot of the standby (systemctl reboot)")
         t0 = time.time()
