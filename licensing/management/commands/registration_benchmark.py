@@ -53,6 +53,10 @@ class Command(BaseCommand):
             default=2000,
             help="registrations sent with a new TLS connection each, as products do",
         )
+        parser.add_argument("--results", help="write the measured figures to this JSON file")
+        parser.add_argument(
+            "--skip-licenses-tab", action="store_true", help="registrations only (no tab timing)"
+        )
         parser.add_argument("--server-pid", type=int, help="application server (CPU accounting)")
         parser.add_argument("--proxy-pid", type=int, help="nginx's master (CPU accounting)")
         parser.add_argument("--postgres-pid", type=int, help="postmaster (CPU accounting)")
@@ -78,10 +82,15 @@ class Command(BaseCommand):
         self.stdout.write(f"preparing {warmup + kept + fresh} device keys and CSRs …")
         bodies = [self._register_body(token, i) for i in range(warmup + kept + fresh)]
         self._load(options, bodies[:warmup])
+        self.results: dict[str, dict] = {}
         self._measure(options, bodies[warmup : warmup + kept], "keep-alive", fresh=False)
         if fresh:
             self._measure(options, bodies[warmup + kept :], "new TLS connection each", fresh=True)
-        self._licenses_tab(va, options["instances"])
+        if not options["skip_licenses_tab"]:
+            self._licenses_tab(va, options["instances"])
+        if options["results"]:
+            with open(options["results"], "w") as out:
+                json.dump(self.results, out, indent=2)
 
     def _measure(self, options, bodies, label, *, fresh):
         before = self._cpu(options)
@@ -95,6 +104,14 @@ class Command(BaseCommand):
             f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, errors {errors}; "
             f"load average {os.getloadavg()[0]:.1f}"
         )
+        self.results[label] = {
+            "clients": options["clients"],
+            "registrations": len(latencies),
+            "rate": round(rate, 1),
+            "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
+            "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+            "errors": errors,
+        }
         count = len(latencies)
         parts = [f"client {client_cpu / count * 1000:.2f}"]
         for name in after:
