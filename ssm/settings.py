@@ -130,6 +130,13 @@ def _database():
     # Gateway's hot statements); Django turns them off for connection poolers, and none
     # sits between the server and PostgreSQL.
     options.setdefault("prepare_threshold", 2**31 - 1)
+    # A kept connection whose server vanished (a power loss: the VIP moves on) fails within
+    # seconds instead of TCP's minutes: unacknowledged data, or an idle peer that stops
+    # answering keepalives, ends it; the next request connects to the new primary.
+    options.setdefault("tcp_user_timeout", env.int("DATABASE_TCP_USER_TIMEOUT_MS", default=2000))
+    options.setdefault("keepalives_idle", 2)
+    options.setdefault("keepalives_interval", 1)
+    options.setdefault("keepalives_count", 3)
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     config["CONN_HEALTH_CHECKS"] = True
     test_name = env.str("DATABASE_TEST_NAME", default="")
