@@ -107,6 +107,11 @@ BOOT_REFUSAL = Path("/run/ssm-cluster-repair.refused")
 SYSTEMD_DIR = Path("/etc/systemd/system")
 
 
+def qdevice_configured() -> bool:
+    """corosync.conf names a quorum device (corosync-qdevice runs beside corosync)."""
+    return "model: net" in settings.HA_COROSYNC_CONF.read_text()
+
+
 def systemd_host() -> bool:
     """PID 1 is systemd (SSM_SYSTEMD=0 forces the lab's way, as deploy/lib.sh does)."""
     return os.environ.get("SSM_SYSTEMD", "1") != "0" and Path("/run/systemd/system").is_dir()
@@ -142,7 +147,7 @@ def _pid(name: str) -> int | None:
 
 def daemon_running(name: str) -> bool:
     if systemd_host():
-        return unit_state(name)[0] == "active"
+        return systemctl("is-active", "--quiet", UNITS[name], check=False).returncode == 0
     return _pid(name) is not None
 
 
@@ -181,8 +186,11 @@ def start_daemons(say: Say) -> None:
     """
     syncguard.reset()
     if systemd_host():
-        qdevice = "model: net" in settings.HA_COROSYNC_CONF.read_text()
-        for name in ("corosync", *(["corosync-qdevice"] if qdevice else []), "pacemakerd"):
+        for name in (
+            "corosync",
+            *(["corosync-qdevice"] if qdevice_configured() else []),
+            "pacemakerd",
+        ):
             if daemon_running(name):
                 say(f"{name} is already running")
                 continue
@@ -200,9 +208,7 @@ def start_daemons(say: Say) -> None:
 
     if not _wait(corosync_ready, 15):
         raise ClusterError("corosync did not start: see /var/log/corosync/corosync.log")
-    if "model: net" in settings.HA_COROSYNC_CONF.read_text() and not daemon_running(
-        "corosync-qdevice"
-    ):
+    if qdevice_configured() and not daemon_running("corosync-qdevice"):
         say("Starting Cluster (corosync-qdevice)...")
         Path("/run/corosync-qdevice").mkdir(exist_ok=True)
         _spawn(
@@ -778,7 +784,7 @@ def start_database_standalone(say: Say) -> None:
         return
     say("Starting the database as a stand-alone server...")
     if systemd_host():
-        _services("start", "postgres")
+        run_services("start", "postgres")
     else:
         pg_ctl("start")
 
@@ -830,9 +836,9 @@ def enable_at_boot(say: Say) -> None:
     agents = Path("/usr/lib/ocf/resource.d/ssm")  # the CIB's ocf:ssm:* agents
     if not agents.exists():
         agents.symlink_to(Path(settings.BASE_DIR) / "deploy" / "ocf")
-    _services("disable", "postgres", "redis", "web", "worker", "beat")
+    run_services("disable", "postgres", "redis", "web", "worker", "beat")
     units = [UNITS["corosync"], UNITS["pacemakerd"]]
-    if "model: net" in settings.HA_COROSYNC_CONF.read_text():
+    if qdevice_configured():
         units.append(UNITS["corosync-qdevice"])
     systemctl("enable", "--quiet", *units)
     say(f"At boot: {', '.join(units)} enabled (the server's own units are pacemaker's now)")
@@ -852,14 +858,21 @@ def disable_at_boot(say: Say) -> None:
     say("At boot: corosync and pacemaker disabled")
 
 
-def _services(action: str, *components: str) -> None:
+def run_services(action: str, *components: str) -> None:
+    """deploy/services ACTION COMPONENTS on this node (systemd units or pid files); a failure
+    is a ClusterError with the script's last line."""
     services = Path(settings.BASE_DIR) / "deploy" / "services"
     proc = subprocess.run(
-        [str(services), action, *components], capture_output=True, text=True, timeout=300
+        [str(services), action, *components],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "SSM_VAR": str(settings.SSM_VAR)},
     )
     if proc.returncode != 0:
+        tail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:]
         raise ClusterError(
-            f"deploy/services {action} failed: {(proc.stderr or proc.stdout).strip()}"
+            f"Error: deploy/services {action} {' '.join(components)}: {' '.join(tail)}"
         )
 
 

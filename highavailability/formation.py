@@ -374,24 +374,14 @@ def install_cluster_files(files: dict[str, str], authkey: bytes) -> None:
 
 def application(action: str, say: Say) -> None:
     """Start or stop this node's application processes (deploy/services)."""
-    services = settings.BASE_DIR / "deploy" / "services"
-    proc = subprocess.run(
-        [str(services), action, *APP_COMPONENTS],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "SSM_VAR": str(settings.SSM_VAR)},
-    )
-    if proc.returncode != 0:
-        tail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:]
-        raise ClusterError(f"Error: could not {action} the application: {' '.join(tail)}")
+    cluster.run_services(action, *APP_COMPONENTS)
     say(f"Application {'stopped' if action == 'stop' else 'started'} on this node")
 
 
 def enable_standalone(say: Say) -> None:
     """On a systemd host, a stand-alone server's own units start at boot again."""
     if cluster.systemd_host():
-        cluster._services("enable", "postgres", *APP_COMPONENTS)
+        cluster.run_services("enable", "postgres", *APP_COMPONENTS)
         say("At boot: the server's own units enabled")
 
 
@@ -464,7 +454,7 @@ def join_clone(payload: dict, say: Say) -> None:
         raise ClusterError("HA is already enabled on this node: run ha_teardown here first")
     application("stop", say)
     if cluster.systemd_host():
-        cluster._services("stop", "postgres")
+        cluster.run_services("stop", "postgres")
     if cluster.db_running():
         cluster.pg_ctl("stop")
     say("Stand-alone database stopped")
@@ -524,7 +514,7 @@ def deploy(plan: Plan, peer: Peer, say: Callable[..., None]) -> None:
     application("stop", say)
     say("Restarting the database with the cluster settings (replication allowed)...", 15)
     if cluster.systemd_host():  # from now on pacemaker runs it, not its own unit
-        cluster._services("stop", "postgres")
+        cluster.run_services("stop", "postgres")
     cluster.pg_ctl("restart" if cluster.db_running() else "start")
 
     say(f"Copying the database to {plan.secondary.name} (pg_basebackup)...", progress=25)

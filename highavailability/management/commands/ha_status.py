@@ -32,24 +32,22 @@ class Command(HACommand):
                 self.say(f"This node stayed out of the cluster at boot: {reason}")
         self.say("")
         self.say("Daemon Status:")
-        if cluster.systemd_host():
-            # Debian's units, as systemctl reports them (pcsd: the pcs daemon, when installed)
-            for name, daemon in (
-                ("corosync", "corosync"),
-                ("pacemaker", "pacemakerd"),
-                ("pcsd", "pcsd"),
-            ):
+        # on a systemd host: Debian's units as systemctl reports them; in the lab's nodes (no
+        # systemd, no pcsd) the pcsd line reports pacemakerd, which holds the configuration
+        on_systemd = cluster.systemd_host()
+        for name, daemon in (
+            ("corosync", "corosync"),
+            ("pacemaker", "pacemakerd"),
+            ("pcsd", "pcsd" if on_systemd else "pacemakerd"),
+        ):
+            if on_systemd:
                 active, enabled = cluster.unit_state(daemon)
-                self.say(f"  {name}: {active}/{enabled}")
-        else:
-            # no systemd (the lab): no pcsd; pacemakerd holds and synchronizes the configuration
-            for name, daemon in (
-                ("corosync", "corosync"),
-                ("pacemaker", "pacemakerd"),
-                ("pcsd", "pacemakerd"),
-            ):
-                active = "active" if cluster.daemon_running(daemon) else "inactive"
-                self.say(f"  {name}: {active}/enabled")
+            else:
+                active, enabled = (
+                    "active" if cluster.daemon_running(daemon) else "inactive",
+                    "enabled",
+                )
+            self.say(f"  {name}: {active}/{enabled}")
         self.say("")
         self.say("Database Replication Status:")
         if not cluster.db_running():
