@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import LocalAccount
 from core.parsers import RefusedJSON, loads
+from core.timing import server_timing
 
 from . import services
 from .envelope import (
@@ -52,6 +53,14 @@ def _read_body(request) -> bytes:
 @require_POST
 def device_request(request):
     """POST a Transport Gateway envelope; the answer is JSON with status SUCCESS or FAILED."""
+    with server_timing() as timing:
+        response = _device_request(request)
+    if timing is not None:
+        response["Server-Timing"] = timing.header()
+    return response
+
+
+def _device_request(request):
     try:
         message = parse(_read_body(request))
         # The name the product addressed, unvalidated: a product still configured with a

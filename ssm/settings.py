@@ -146,6 +146,8 @@ def _database():
 
 
 DATABASES = {"default": _database()}
+# A Server-Timing header on the Transport Gateway's answers (core.timing; the benchmark's)
+SERVER_TIMING = env.bool("SERVER_TIMING", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TESTING = sys.argv[1:2] == ["test"]

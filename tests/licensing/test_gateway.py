@@ -325,3 +325,24 @@ class GatewayTests(TestCase):
     def test_get_is_not_allowed(self):
         response = self.client.get("/Transportgateway/services/DeviceRequestHandler")
         self.assertEqual(response.status_code, 405)
+
+    def test_server_timing_says_where_a_registration_went_only_when_asked(self):
+        path = "/Transportgateway/services/DeviceRequestHandler"
+        body = Device(sn="timed1").register_envelope(self.token.token)
+        response = self.client.post(path, body, content_type="application/json", secure=True)
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertNotIn("Server-Timing", response)
+        with self.settings(SERVER_TIMING=True):
+            body = Device(sn="timed2").register_envelope(self.token.token)
+            response = self.client.post(path, body, content_type="application/json", secure=True)
+        self.assertEqual(response.status_code, 200, response.content)
+        metrics = dict(
+            (part.split(";")[0].strip(), part) for part in response["Server-Timing"].split(",")
+        )
+        self.assertEqual(set(metrics), {"app", "connect", "sql"})
+        app = float(metrics["app"].split("dur=")[1])
+        sql = float(metrics["sql"].split("dur=")[1].split(";")[0])
+        self.assertGreater(sql, 0)
+        self.assertGreaterEqual(app, sql)
+        statements = int(metrics["sql"].split('desc="')[1].rstrip('"'))
+        self.assertGreaterEqual(statements, 1)

@@ -33,6 +33,122 @@ from licensing.simulator import GATEWAY_PATH
 ACCOUNT = "BENCH"
 
 
+class Latency(float):
+    """A registration's latency in seconds, with the server's Server-Timing header (or None)."""
+
+    def __new__(cls, seconds: float, timing: str | None = None):
+        self = super().__new__(cls, seconds)
+        self.timing = timing
+        return self
+
+
+def server_timing(header: str) -> dict[str, float]:
+    """{'app': ms, 'connect': ms, 'sql': ms, 'statements': n} of a Server-Timing value."""
+    result = {}
+    for metric in header.split(","):
+        name, *params = (part.strip() for part in metric.split(";"))
+        for param in params:
+            key, _, value = param.partition("=")
+            if key == "dur":
+                result[name] = float(value)
+            elif key == "desc" and name == "sql":
+                result["statements"] = float(value.strip('"'))
+    return result
+
+
+class WaitEventSampler(threading.Thread):
+    """Samples what the application's busy PostgreSQL backends wait on, every 10 ms."""
+
+    SQL = (
+        "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity"
+        " WHERE backend_type = 'client backend' AND application_name LIKE 'ssm%%'"
+        " AND state <> 'idle' AND pid <> pg_backend_pid()"
+    )
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.counts: dict[str, int] = {}
+        self.samples = 0
+        self.done = threading.Event()
+
+    def run(self):
+        try:
+            with connection.cursor() as cursor:
+                while not self.done.wait(0.01):
+                    cursor.execute(self.SQL)
+                    self.samples += 1
+                    for (event,) in cursor.fetchall():
+                        self.counts[event] = self.counts.get(event, 0) + 1
+        finally:
+            connection.close()
+
+    def stop(self):
+        self.done.set()
+        self.join()
+
+    def summary(self) -> str:
+        """Busy backends on average, and the share of each wait event (CPU: none)."""
+        busy = sum(self.counts.values())
+        if not self.samples or not busy:
+            return "none seen"
+        shares = sorted(self.counts.items(), key=lambda item: -item[1])[:6]
+        return f"{busy / self.samples:.1f} on average; " + ", ".join(
+            f"{event} {count / busy:.0%}" for event, count in shares
+        )
+
+
+class PageProbe(threading.Thread):
+    """A browser's requests (kept-alive, one every 0.2 s per page), timed with their status."""
+
+    def __init__(self, url, pages: dict[str, tuple[str, str]]):
+        super().__init__(daemon=True)
+        self.url = urllib.parse.urlsplit(url)
+        self.pages = pages
+        self.times: dict[str, list[float]] = {name: [] for name in pages}
+        self.failed: dict[str, int] = dict.fromkeys(pages, 0)
+        self.done = threading.Event()
+
+    def run(self):
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        conns = {}
+        while not self.done.wait(0.2):
+            for name, (path, cookie) in self.pages.items():
+                conn = conns.get(name) or http.client.HTTPSConnection(
+                    self.url.hostname, self.url.port, context=context, timeout=30
+                )
+                conns[name] = conn
+                start = time.perf_counter()
+                try:
+                    conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+                    response = conn.getresponse()
+                    response.read()
+                    ok = response.status == 200
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    conns.pop(name)
+                    ok = False
+                self.times[name].append(time.perf_counter() - start)
+                self.failed[name] += 0 if ok else 1
+
+    def stop(self):
+        self.done.set()
+        self.join()
+
+    def summary(self) -> dict[str, dict]:
+        return {
+            name: {
+                "requests": len(times),
+                "p50_ms": round(percentile(times, 0.5) * 1000, 1) if times else None,
+                "p99_ms": round(percentile(times, 0.99) * 1000, 1) if times else None,
+                "max_ms": round(max(times) * 1000, 1) if times else None,
+                "failed": self.failed[name],
+            }
+            for name, times in self.times.items()
+        }
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -52,6 +168,14 @@ class Command(BaseCommand):
             type=int,
             default=2000,
             help="registrations sent with a new TLS connection each, as products do",
+        )
+        parser.add_argument(
+            "--storm",
+            type=int,
+            default=0,
+            help="then re-register this many of the existing instances, a new TLS connection"
+            " each (after a Host Common Name change or a long outage), timing the login page and"
+            " the Licenses tab meanwhile",
         )
         parser.add_argument("--results", help="write the measured figures to this JSON file")
         parser.add_argument(
@@ -88,6 +212,8 @@ class Command(BaseCommand):
             self._measure(options, bodies[warmup + kept :], "new TLS connection each", fresh=True)
         if not options["skip_licenses_tab"]:
             self._licenses_tab(va, options["instances"])
+        if options["storm"]:
+            self._storm(options, va, token, min(options["storm"], options["instances"]))
         if options["results"]:
             with open(options["results"], "w") as out:
                 json.dump(self.results, out, indent=2)
@@ -95,7 +221,10 @@ class Command(BaseCommand):
     def _measure(self, options, bodies, label, *, fresh):
         before = self._cpu(options)
         client_before = time.process_time()
+        sampler = WaitEventSampler()
+        sampler.start()
         rate, latencies, errors = self._load(options, bodies, fresh=fresh)
+        sampler.stop()
         client_cpu = time.process_time() - client_before
         after = self._cpu(options)
         self.stdout.write(
@@ -104,6 +233,10 @@ class Command(BaseCommand):
             f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, errors {errors}; "
             f"load average {os.getloadavg()[0]:.1f}"
         )
+        breakdown = self._breakdown(latencies)
+        if breakdown:
+            self.stdout.write(f"where a registration's time goes (median ms): {breakdown}")
+        self.stdout.write(f"PostgreSQL, the application's busy backends: {sampler.summary()}")
         self.results[label] = {
             "clients": options["clients"],
             "registrations": len(latencies),
@@ -111,12 +244,39 @@ class Command(BaseCommand):
             "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
             "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
             "errors": errors,
+            "breakdown": breakdown,
+            "postgres_waits": sampler.summary(),
         }
         count = len(latencies)
         parts = [f"client {client_cpu / count * 1000:.2f}"]
         for name in after:
             parts.append(f"{name} {(after[name] - before[name]) / count * 1000:.2f}")
         self.stdout.write(f"CPU ms per registration: {', '.join(parts)}")
+
+    def _breakdown(self, latencies) -> str:
+        """Client latency = outside the application + connect + SQL + the rest, as medians."""
+        rows = [(lat * 1000, server_timing(lat.timing)) for lat in latencies if lat.timing]
+        if not rows:
+            return ""
+
+        def median(values):
+            return statistics.median(values)
+
+        app = [t.get("app", 0.0) for _, t in rows]
+        connect = [t.get("connect", 0.0) for _, t in rows]
+        sql = [t.get("sql", 0.0) for _, t in rows]
+        rest = [t.get("app", 0.0) - t.get("connect", 0.0) - t.get("sql", 0.0) for _, t in rows]
+        outside = [ms - t.get("app", 0.0) for ms, t in rows]
+        statements = median([t.get("statements", 0.0) for _, t in rows])
+        return (
+            f"client {median([ms for ms, _ in rows]):.2f} = outside the application "
+            f"(TLS, nginx, the app server's queue) {median(outside):.2f} (p99 "
+            f"{percentile(outside, 0.99):.1f}) + application {median(app):.2f} (p99 "
+            f"{percentile(app, 0.99):.1f}): database connection {median(connect):.2f} (p99 "
+            f"{percentile(connect, 0.99):.1f}), SQL {median(sql):.2f} (p99 "
+            f"{percentile(sql, 0.99):.1f}, {statements:.0f} statements), the rest "
+            f"(parsing, signing, JSON) {median(rest):.2f}"
+        )
 
     def _account(self):
         account = LocalAccount.objects.filter(name=ACCOUNT).first()
@@ -169,9 +329,59 @@ class Command(BaseCommand):
             result[name] = total
         return result
 
-    def _register_body(self, token, index) -> bytes:
+    def _storm(self, options, va, token, count):
+        """Every one of `count` registered products registers again, a new TLS connection
+        each, while a browser's requests for the login page and the Licenses tab are timed."""
+        self.stdout.write(f"preparing {count} re-registrations (a new key and CSR each) …")
+        bodies = []
+        for index in range(count):
+            bodies.append(self._register_body(token, index, sn=f"bulk{index + 1}"))
+            if (index + 1) % (count // 10 or 1) == 0:
+                self.stdout.write(f"  {index + 1}/{count}")
+        user = get_user_model().objects.filter(username="bench-admin").first()
+        if user is None:
+            user = get_user_model().objects.create_superuser("bench-admin", password=None)
+        browser = DjangoClient()
+        browser.force_login(user)
+        cookie = f"sessionid={browser.cookies['sessionid'].value}"
+        pages = PageProbe(
+            options["url"],
+            {
+                "login page": ("/login/", ""),
+                "Licenses tab": (
+                    f"/smart-licensing/inventory/licenses/?account={va.account_id}&va={va.pk}",
+                    cookie,
+                ),
+            },
+        )
+        self.stdout.write(f"re-registration storm: {count} products, {options['clients']} clients")
+        pages.start()
+        rate, latencies, errors = self._load(options, bodies, fresh=True, progress=True)
+        pages.stop()
+        self.stdout.write(
+            f"storm: {count} re-registrations in {count / rate:.0f} s: {rate:.0f}/s, p50 "
+            f"{percentile(latencies, 0.5) * 1000:.1f} ms, p99 "
+            f"{percentile(latencies, 0.99) * 1000:.1f} ms, errors {errors}"
+        )
+        self.results["storm"] = {
+            "registrations": count,
+            "seconds": round(count / rate, 1),
+            "rate": round(rate, 1),
+            "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
+            "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+            "errors": errors,
+            "pages": pages.summary(),
+        }
+        for name, figures in pages.summary().items():
+            self.stdout.write(
+                f"  {name} during the storm: {figures['requests']} requests, p50 "
+                f"{figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, max {figures['max_ms']}"
+                f" ms, not 200: {figures['failed']}"
+            )
+
+    def _register_body(self, token, index, sn=None) -> bytes:
         key = ec.generate_private_key(ec.SECP256R1())
-        sn = f"bench{time.time_ns() % 10**12}{index}"
+        sn = sn or f"bench{time.time_ns() % 10**12}{index}"
         message = {
             "type": "register",
             "timestamp": int(time.time()),
@@ -185,7 +395,7 @@ class Command(BaseCommand):
         }
         return json.dumps({"message": json.dumps(message)}).encode()
 
-    def _load(self, options, bodies, *, fresh=False):
+    def _load(self, options, bodies, *, fresh=False, progress=False):
         url = urllib.parse.urlsplit(options["url"])
         context = ssl.create_default_context()
         context.check_hostname = False
@@ -208,15 +418,16 @@ class Command(BaseCommand):
                     response = conn.getresponse()
                     response.read()
                     ok = response.status == 200
+                    timing = response.getheader("Server-Timing")
                 except (OSError, http.client.HTTPException):
                     conn.close()
                     conn = http.client.HTTPSConnection(
                         url.hostname, url.port, context=context, timeout=30
                     )
-                    ok = False
+                    ok, timing = False, None
                 if fresh:  # the next registration opens its own connection and handshake
                     conn.close()
-                mine.append(time.perf_counter() - start)
+                mine.append(Latency(time.perf_counter() - start, timing))
                 bad += 0 if ok else 1
             conn.close()
             with lock:
@@ -227,6 +438,13 @@ class Command(BaseCommand):
         began = time.perf_counter()
         for t in threads:
             t.start()
+        while progress and any(t.is_alive() for t in threads):
+            threads[0].join(10)
+            with lock:
+                left = len(queue)
+            self.stdout.write(
+                f"  {len(bodies) - left}/{len(bodies)} after {time.perf_counter() - began:.0f} s"
+            )
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - began
