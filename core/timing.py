@@ -1,14 +1,15 @@
 """Where a request's time goes, as a Server-Timing header (W3C Server Timing).
 
 Opt-in (SERVER_TIMING=true): the registration benchmark turns it on to split a
-registration's latency into the database connection (connect or health check), the SQL
-statements (an autocommitted statement includes its commit's wait for the synchronous
+registration's latency into a new database connection, the SQL statements, Django's and the
+prepared ones (an autocommitted statement includes its commit's wait for the synchronous
 standby), the rest of the application (parsing, signing, JSON) and, by difference with what
 the client measured, the time outside the application (TLS, nginx, the app server's queue).
 """
 
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -40,6 +41,24 @@ class RequestTiming:
         )
 
 
+_current: ContextVar[RequestTiming | None] = ContextVar("server_timing", default=None)
+
+
+@contextmanager
+def statement():
+    """Count a statement run outside Django's cursors (a prepared one) into the request's SQL."""
+    timing = _current.get()
+    if timing is None:
+        yield
+        return
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timing.sql += time.perf_counter() - started
+        timing.statements += 1
+
+
 @contextmanager
 def server_timing():
     """Time the request inside it; yields a RequestTiming, or None when SERVER_TIMING is off."""
@@ -48,13 +67,14 @@ def server_timing():
         return
     timing = RequestTiming()
     started = time.perf_counter()
-    # What Django does before the first statement, done here to be timed: a kept
-    # connection's health check, or a new connection (with its authentication).
-    try:
-        connection.close_if_health_check_failed()
+    # A new connection (with its authentication) when none is kept; a kept one is checked
+    # by the request's first statement (licensing.services.registration), timed as SQL.
+    with suppress(DatabaseError):  # the first statement fails again; the view answers
         connection.ensure_connection()
-    except DatabaseError:
-        pass  # the request's first statement fails again, and the view answers for it
     timing.connect = time.perf_counter() - started
-    with connection.execute_wrapper(timing):
-        yield timing
+    token = _current.set(timing)
+    try:
+        with connection.execute_wrapper(timing):
+            yield timing
+    finally:
+        _current.reset(token)

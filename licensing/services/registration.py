@@ -10,6 +10,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import LocalAccount
+from core import timing
 from core.choices import EventCategory, EventResult
 from core.services import record_event
 from security import services as security
@@ -18,7 +19,6 @@ from .. import pki
 from ..envelope import EnvelopeError, Message
 from ..models import (
     ProductCA,
-    ProductInstance,
 )
 from .ca import (
     ca_key,
@@ -31,7 +31,7 @@ from .common import (
     RENEW_AFTER_DAYS,
     cached,
 )
-from .usage import set_usage
+from .usage import add_to_counters
 
 
 def instance_name(pid: str, sn: str) -> str:
@@ -84,10 +84,14 @@ REGISTERED_SQL = (
     " FOR UPDATE OF i"
 )
 RETIRE_SQL = "UPDATE licensing_productinstance SET status = 'deregistered' WHERE id = %s"
+# The retired instance's licenses, released in one statement (the In Use counters follow).
+RELEASE_SQL = "DELETE FROM licensing_licenseusage WHERE instance_id = %s RETURNING tag, count"
 # A token with a maximum number of uses is locked first so that concurrent registrations
 # count exactly. (Two statements: the count must see the rows committed while this one
-# waited for the lock.)
+# waited for the lock.) Any other token is share-locked: registrations with it run side by
+# side, and a revocation waits for those that found it usable.
 LOCK_TOKEN_SQL = f"{TOKEN_STATE} FOR UPDATE OF t"
+SHARE_TOKEN_SQL = f"{TOKEN_STATE} FOR SHARE OF t"
 COUNT_USES_SQL = "SELECT count(*) FROM licensing_productinstance WHERE token_id = %s"
 INSERT_SQL = (
     "INSERT INTO licensing_productinstance (uuid, virtual_account_id, name, udi_pid, udi_sn,"
@@ -150,7 +154,11 @@ def _prepared(sql: str, params) -> tuple | None:
     Parsing and planning cost PostgreSQL more than running these statements.
     """
     connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    with (
+        timing.statement(),
+        connection.wrap_database_errors,
+        psycopg.Cursor(connection.connection) as cursor,
+    ):
         try:
             cursor.execute(sql, params, prepare=True)
         except psycopg.errors.FeatureNotSupported:
@@ -291,9 +299,10 @@ def _register_in_transaction(token: _Token, values: dict, *, force: bool = False
     "force" (409 already_registered otherwise, naming nothing of the other account); a forced
     move is recorded in both accounts.
     """
+    released: dict[str, int] = {}
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(LOCK_TOKEN_SQL, values)
+            cursor.execute(SHARE_TOKEN_SQL if token.max_uses is None else LOCK_TOKEN_SQL, values)
             row = cursor.fetchone()
             _refuse_unusable(*(row[1:] if row else (None, False, False)))
             cursor.execute(REGISTERED_SQL, values)
@@ -312,7 +321,9 @@ def _register_in_transaction(token: _Token, values: dict, *, force: bool = False
                     raise EnvelopeError(403, "token_exhausted", "registration token is exhausted")
             if registered is not None:
                 cursor.execute(RETIRE_SQL, [registered[0]])
-                set_usage(ProductInstance.objects.get(pk=registered[0]), [], replace=True)
+                cursor.execute(RELEASE_SQL, [registered[0]])
+                for tag, count in cursor.fetchall():
+                    released[tag] = released.get(tag, 0) - count
             cursor.execute(INSERT_SQL, values)
         if moved:
             record_event(
@@ -334,3 +345,7 @@ def _register_in_transaction(token: _Token, values: dict, *, force: bool = False
             virtual_account=token.virtual_account_id,
             instance=str(values["uuid"]),
         )
+        if released:
+            # Last: every registration in the virtual account updates these rows, and each
+            # holds them until its commit (the wait for the synchronous standby included).
+            add_to_counters(registered[1], released)
