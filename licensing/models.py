@@ -176,21 +176,26 @@ class LicenseUsage(models.Model):
 class LicenseCounter(models.Model):
     """In Use of one license in one local virtual account, kept exact incrementally.
 
-    Every change of a LicenseUsage row adds its delta here inside the same transaction
-    (F() expression), so the Licenses tab never aggregates over usage rows.
+    Every change of a LicenseUsage row adds its delta here inside the same transaction, so
+    the Licenses tab never aggregates over usage rows. In Use is the sum over SHARDS rows:
+    each database connection adds to its own (its backend's pid modulo SHARDS), so that
+    concurrent registrations do not queue for one row held until each commit.
     """
+
+    SHARDS = 16
 
     virtual_account = models.ForeignKey(
         "accounts.VirtualAccount", on_delete=models.CASCADE, related_name="license_counters"
     )
     tag = models.CharField(max_length=200)
+    shard = models.SmallIntegerField(db_default=0)
     in_use = models.BigIntegerField(default=0)
 
     class Meta:
-        ordering = ["tag"]
+        ordering = ["tag", "shard"]
         constraints = [
             models.UniqueConstraint(
-                fields=["virtual_account", "tag"], name="license_counter_unique"
+                fields=["virtual_account", "tag", "shard"], name="license_counter_unique"
             )
         ]
 

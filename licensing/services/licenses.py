@@ -16,8 +16,8 @@ LICENSE_ROWS_SQL = (
     "SELECT COALESCE(p.tag, c.tag), p.name, p.billing, p.quantity, c.in_use FROM"
     " (SELECT tag, name, billing, quantity FROM accounts_purchasedlicense"
     "  WHERE virtual_account_id = %s) p"
-    " FULL OUTER JOIN (SELECT tag, in_use FROM licensing_licensecounter"
-    "  WHERE virtual_account_id = %s) c ON c.tag = p.tag"
+    " FULL OUTER JOIN (SELECT tag, SUM(in_use) AS in_use FROM licensing_licensecounter"
+    "  WHERE virtual_account_id = %s GROUP BY tag) c ON c.tag = p.tag"
 )
 
 

@@ -6,23 +6,26 @@ from django.utils import timezone
 
 from ..choices import InstanceStatus
 from ..models import (
+    LicenseCounter,
     LicenseUsage,
     ProductInstance,
 )
 
 
 def add_to_counters(virtual_account_id: int, deltas: dict[str, int]) -> None:
-    """Add deltas to In Use counters, creating them as needed; sorted to avoid deadlocks."""
+    """Add deltas to this connection's shard of the In Use counters, creating them as needed;
+    sorted to avoid deadlocks."""
     with connection.cursor() as cursor:
         for tag in sorted(deltas):
             delta = deltas[tag]
             if delta == 0:
                 continue
             cursor.execute(
-                "INSERT INTO licensing_licensecounter (virtual_account_id, tag, in_use) "
-                "VALUES (%s, %s, %s) ON CONFLICT (virtual_account_id, tag) "
-                "DO UPDATE SET in_use = licensing_licensecounter.in_use + EXCLUDED.in_use",
-                [virtual_account_id, tag, delta],
+                "INSERT INTO licensing_licensecounter (virtual_account_id, tag, shard, in_use) "
+                "VALUES (%s, %s, pg_backend_pid() %% %s, %s)"
+                " ON CONFLICT (virtual_account_id, tag, shard)"
+                " DO UPDATE SET in_use = licensing_licensecounter.in_use + EXCLUDED.in_use",
+                [virtual_account_id, tag, LicenseCounter.SHARDS, delta],
             )
 
 

@@ -58,7 +58,8 @@ with connection.cursor() as cursor:
     cursor.execute(
         "SELECT count(*) FROM (SELECT i.virtual_account_id, u.tag, SUM(u.count) AS n"
         " FROM licensing_licenseusage u JOIN licensing_productinstance i ON i.id = u.instance_id"
-        " WHERE i.status = 'registered' GROUP BY 1, 2) r FULL JOIN licensing_licensecounter c"
+        " WHERE i.status = 'registered' GROUP BY 1, 2) r FULL JOIN (SELECT virtual_account_id,"
+        " tag, SUM(in_use) AS in_use FROM licensing_licensecounter GROUP BY 1, 2) c"
         " ON c.virtual_account_id = r.virtual_account_id AND c.tag = r.tag"
         " WHERE coalesce(c.in_use, 0) <> coalesce(r.n, 0)")
     mismatched = cursor.fetchone()[0]

@@ -1,11 +1,13 @@
 """Builders for licensing tests: accounts with purchased licenses, tokens, devices."""
 
+from django.db.models import Sum
 from django.test import Client as DjangoClient
 from django.utils import timezone
 
 from accounts.models import PurchasedLicense
 from licensing import services
 from licensing.catalog import BY_TAG
+from licensing.models import LicenseCounter
 from licensing.simulator import Client, Device
 
 PI_BASE = "regid.2017-03.com.cisco.PI_BASE,3.0"
@@ -55,3 +57,19 @@ def registered(virtual_account, name="pi37", client=None, token=None) -> Device:
     device = Device.named(name) if name in ("pi37", "cucm-pub-30") else Device(sn=name)
     client.register(device, (token or token_for(virtual_account)).token)
     return device
+
+
+def in_use(tag=None, virtual_account=None) -> int:
+    """In Use summed over the counters' shards: of a license, a virtual account, or both."""
+    rows = LicenseCounter.objects.all()
+    if tag is not None:
+        rows = rows.filter(tag=tag)
+    if virtual_account is not None:
+        rows = rows.filter(virtual_account=virtual_account)
+    return rows.aggregate(total=Sum("in_use"))["total"] or 0
+
+
+def in_use_by_tag() -> dict[str, int]:
+    """In Use of every license, summed over virtual accounts and shards."""
+    rows = LicenseCounter.objects.values("tag").annotate(total=Sum("in_use"))
+    return {row["tag"]: row["total"] for row in rows}

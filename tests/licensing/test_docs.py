@@ -9,10 +9,10 @@ from django.conf import settings
 from django.test import LiveServerTestCase
 
 from licensing import services
-from licensing.models import LicenseCounter, ProductInstance
+from licensing.models import ProductInstance
 from tests.support.personas import make_account
 
-from .support import PI_BASE, purchase
+from .support import PI_BASE, in_use, purchase
 
 DOC = Path(settings.BASE_DIR) / "docs" / "transport-gateway.md"
 
@@ -43,4 +43,4 @@ class DocumentedExampleTests(LiveServerTestCase):
             self.assertIn('"AUTHORIZED"', Path(tmp, "authorize.json").read_text())
         instance = ProductInstance.objects.get(udi_sn="pi37")
         self.assertEqual(instance.status, "deregistered")
-        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 0)
+        self.assertEqual(in_use(PI_BASE), 0)

@@ -10,11 +10,19 @@ from django.test import Client as DjangoClient
 from django.test import TestCase
 
 from core.models import Event
-from licensing.models import LicenseCounter, ProductInstance, UsedNonce
+from licensing.models import ProductInstance, UsedNonce
 from licensing.simulator import Device, GatewayRefused
 from tests.support.personas import make_account
 
-from .support import PI_BASE, PI_LIFECYCLE, gateway_client, purchase, token_for
+from .support import (
+    PI_BASE,
+    PI_LIFECYCLE,
+    gateway_client,
+    in_use,
+    in_use_by_tag,
+    purchase,
+    token_for,
+)
 
 
 class GatewayTests(TestCase):
@@ -72,12 +80,12 @@ class GatewayTests(TestCase):
         device = Device.named("pi37")
         first = self.client_.register(device, self.token.token)
         self.client_.authorize(device)
-        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 1)
+        self.assertEqual(in_use(PI_BASE), 1)
         second = self.client_.register(Device.named("pi37"), self.token.token)
         self.assertNotEqual(first["instance"], second["instance"])
         self.assertEqual(ProductInstance.objects.get(uuid=first["instance"]).status, "deregistered")
         self.assertEqual(ProductInstance.objects.get(uuid=second["instance"]).status, "registered")
-        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 0)
+        self.assertEqual(in_use(PI_BASE), 0)
         messages = list(
             Event.objects.filter(action="product_registered")
             .order_by("id")
@@ -111,7 +119,7 @@ class GatewayTests(TestCase):
         self.assertEqual(ProductInstance.objects.get(uuid=first["instance"]).status, "deregistered")
         instance = ProductInstance.objects.get(uuid=moved["instance"])
         self.assertEqual(instance.virtual_account, other.default_virtual_account)
-        self.assertEqual(LicenseCounter.objects.get(virtual_account=self.va, tag=PI_BASE).in_use, 0)
+        self.assertEqual(in_use(PI_BASE, self.va), 0)
         here = Event.objects.get(action="product_moved_out")
         self.assertEqual(here.account_id, self.account.pk)
         there = Event.objects.filter(action="product_registered", account=other).get()
@@ -130,16 +138,16 @@ class GatewayTests(TestCase):
             [e["status"] for e in answer["entitlements"]], ["AUTHORIZED", "AUTHORIZED"]
         )
         self.assertIn("authorizationExpires", answer)
-        counters = dict(LicenseCounter.objects.values_list("tag", "in_use"))
+        counters = in_use_by_tag()
         self.assertEqual(counters[PI_BASE], 1)
         self.client_.report_usage(device, [(PI_BASE, 3)])
-        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 3)
+        self.assertEqual(in_use(PI_BASE), 3)
         old_serial = device.certificate.serial_number
         self.client_.renew(device)
         self.assertNotEqual(device.certificate.serial_number, old_serial)
         self.client_.report_usage(device, [(PI_BASE, 2)])  # signed with the new key
         self.client_.deregister(device)
-        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 0)
+        self.assertEqual(in_use(PI_BASE), 0)
         self.assertFalse(ProductInstance.objects.filter(status="registered").exists())
 
     def test_renewal_whose_answer_was_lost_is_retried_with_the_pending_key(self):
@@ -155,7 +163,7 @@ class GatewayTests(TestCase):
         self.client_.renew(device)
         self.assertIsNone(device.pending_key)
         self.client_.report_usage(device, [(PI_BASE, 1)])
-        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 1)
+        self.assertEqual(in_use(PI_BASE), 1)
 
     def test_out_of_compliance_when_purchased_exceeded(self):
         device = Device.named("pi37")

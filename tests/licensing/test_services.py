@@ -10,7 +10,7 @@ import psycopg
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import connection, transaction
 from django.test import TestCase, TransactionTestCase
 
 from accounts.models import AccountMembership, VirtualAccount
@@ -27,6 +27,8 @@ from .support import (
     UCM_ENHANCED,
     UCM_ENHANCED_PLUS,
     gateway_client,
+    in_use,
+    in_use_by_tag,
     purchase,
     registered,
     token_for,
@@ -75,9 +77,9 @@ class LicenseRowsTests(TestCase):
         for i, device in enumerate(devices):
             client.report_usage(device, [(PI_BASE, i + 1)])
         client.deregister(devices[0])
-        before = dict(LicenseCounter.objects.values_list("tag", "in_use"))
+        before = in_use_by_tag()
         services.recount_licenses(self.va)
-        self.assertEqual(before, dict(LicenseCounter.objects.values_list("tag", "in_use")))
+        self.assertEqual(before, in_use_by_tag())
         self.assertEqual(before[PI_BASE], 2 + 3 + 4)
 
     def test_transfer_moves_usage(self):
@@ -87,10 +89,10 @@ class LicenseRowsTests(TestCase):
         client.authorize(device, [(PI_BASE, 2)])
         instance = ProductInstance.objects.get()
         services.transfer_instance(instance, other)
-        self.assertEqual(LicenseCounter.objects.get(virtual_account=self.va).in_use, 0)
-        self.assertEqual(LicenseCounter.objects.get(virtual_account=other).in_use, 2)
+        self.assertEqual(in_use(virtual_account=self.va), 0)
+        self.assertEqual(in_use(virtual_account=other), 2)
         services.remove_instance(ProductInstance.objects.get())
-        self.assertEqual(LicenseCounter.objects.get(virtual_account=other).in_use, 0)
+        self.assertEqual(in_use(virtual_account=other), 0)
 
     def test_token_limits(self):
         for days in (0, 366, "5", True):
@@ -120,11 +122,11 @@ class LicenseRowsTests(TestCase):
         row = RumReport.objects.get()
         self.assertEqual(row.state, "ACK")
         self.assertIsNotNone(row.closed)
-        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 4)
+        self.assertEqual(in_use(PI_BASE), 4)
         again = self.cslu([report])
         self.assertEqual(again.status_code, 200)
         self.assertEqual(RumReport.objects.count(), 1)
-        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 4)
+        self.assertEqual(in_use(PI_BASE), 4)
         bad = self.client.post("/cslu/v1/pi/TEST-1", "<x/>", content_type="application/xml")
         self.assertEqual(bad.status_code, 400)
 
@@ -146,7 +148,7 @@ class LicenseRowsTests(TestCase):
             self.assertEqual(response.status_code, 401, response.content)
             self.assertEqual(response.json()["error"]["code"], code)
         self.assertFalse(RumReport.objects.exists())
-        self.assertFalse(LicenseCounter.objects.filter(tag=PI_BASE, in_use__gt=0).exists())
+        self.assertEqual(in_use(PI_BASE), 0)
         # An Account Administrator may accept unsigned reports (products that cannot sign).
         admin = make_user("acct-admin")
         AccountMembership.objects.create(user=admin, account=self.account, role="account_admin")
@@ -154,7 +156,7 @@ class LicenseRowsTests(TestCase):
             set_unsigned_rum_reports(self.account, True, by_user=make_user("someone"))
         set_unsigned_rum_reports(self.account, True, by_user=admin)
         self.assertEqual(self.cslu([forged]).status_code, 200)
-        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 999_999)
+        self.assertEqual(in_use(PI_BASE), 999_999)
         self.assertTrue(Event.objects.filter(action="preferences_changed").exists())
 
     def test_an_unknown_account_answers_as_an_account_without_products(self):
@@ -269,7 +271,43 @@ class ConcurrencyTests(TransactionTestCase):
         token.refresh_from_db()
         self.assertEqual(token.uses, 5)
         self.assertEqual(ProductInstance.objects.filter(status="registered").count(), 5)
-        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 10)
+        self.assertEqual(in_use(PI_BASE), 10)
+
+    def test_two_transactions_add_to_one_license_in_use_without_waiting(self):
+        """Each connection has its own counter row: a registration holding its counter until
+        its commit (the wait for the synchronous standby) does not hold the next one."""
+        va = make_account("TEST").default_virtual_account
+        holding, released = threading.Event(), threading.Event()
+        pids = []
+
+        def hold():
+            try:
+                with transaction.atomic():
+                    services.add_to_counters(va.pk, {PI_BASE: 2})
+                    pids.append(connection.cursor().connection.info.backend_pid)
+                    holding.set()
+                    released.wait(30)
+            finally:
+                connection.close()
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        self.assertTrue(holding.wait(30))
+        # a connection on another shard than the holder's (the shard is the pid modulo SHARDS)
+        shards = LicenseCounter.SHARDS
+        while connection.cursor().connection.info.backend_pid % shards == pids[0] % shards:
+            connection.close()
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+                services.add_to_counters(va.pk, {PI_BASE: 3})
+        finally:
+            released.set()
+            holder.join(30)
+        self.assertEqual(in_use(PI_BASE, va), 5)
+        self.assertEqual(services.license_rows(va)[0]["in_use"], 5)
+        services.recount_licenses(va)  # no usage rows: the repair counts 0
+        self.assertEqual(in_use(PI_BASE, va), 0)
 
     def test_concurrent_registrations_of_one_udi_leave_one_instance(self):
         account = make_account("TEST")

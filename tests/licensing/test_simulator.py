@@ -8,10 +8,10 @@ from django.core.management import CommandError, call_command
 from django.test import LiveServerTestCase
 
 from licensing import services
-from licensing.models import LicenseCounter, ProductInstance
+from licensing.models import ProductInstance
 from tests.support.personas import make_account
 
-from .support import PI_BASE, UCM_BASIC, purchase
+from .support import PI_BASE, UCM_BASIC, in_use, purchase
 
 
 class DeviceSimulatorTests(LiveServerTestCase):
@@ -52,7 +52,7 @@ class DeviceSimulatorTests(LiveServerTestCase):
         self.assertEqual(
             names, {"UDI_PID:PI-SOFTWARE; UDI_SN:pi37", "UDI_PID:UCM; UDI_SN:cucm-pub-30"}
         )
-        self.assertEqual(LicenseCounter.objects.get(tag=UCM_BASIC).in_use, 10)
+        self.assertEqual(in_use(UCM_BASIC), 10)
         self.assertEqual(
             set(ProductInstance.objects.values_list("product_type", flat=True)), {"SDNMGMT", "UCL"}
         )
@@ -66,7 +66,7 @@ class DeviceSimulatorTests(LiveServerTestCase):
         second = self.run_simulator(operations="report,deregister", state=state)
         self.assertEqual(len(second), 6, second)
         self.assertFalse(ProductInstance.objects.filter(status="registered").exists())
-        self.assertEqual(LicenseCounter.objects.get(tag=PI_BASE).in_use, 0)
+        self.assertEqual(in_use(PI_BASE), 0)
 
     def test_refused_operation_fails_the_command(self):
         with self.assertRaises(CommandError):

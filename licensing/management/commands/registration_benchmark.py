@@ -149,6 +149,17 @@ class PageProbe(threading.Thread):
         }
 
 
+def busy_seconds(before, after) -> float:
+    """CPU seconds the whole machine spent on anything but idling between two cpu_times()."""
+
+    def busy(times):
+        # guest time is already in user and nice; steal is another machine's
+        idle = ("idle", "iowait", "steal", "guest", "guest_nice")
+        return sum(times) - sum(getattr(times, name, 0.0) for name in idle)
+
+    return busy(after) - busy(before)
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -220,12 +231,14 @@ class Command(BaseCommand):
 
     def _measure(self, options, bodies, label, *, fresh):
         before = self._cpu(options)
+        machine_before = psutil.cpu_times()
         client_before = time.process_time()
         sampler = WaitEventSampler()
         sampler.start()
         rate, latencies, errors = self._load(options, bodies, fresh=fresh)
         sampler.stop()
         client_cpu = time.process_time() - client_before
+        machine = busy_seconds(machine_before, psutil.cpu_times())
         after = self._cpu(options)
         self.stdout.write(
             f"registrations ({label}): {len(latencies)} at {options['clients']} clients: "
@@ -252,6 +265,12 @@ class Command(BaseCommand):
         for name in after:
             parts.append(f"{name} {(after[name] - before[name]) / count * 1000:.2f}")
         self.stdout.write(f"CPU ms per registration: {', '.join(parts)}")
+        elapsed = len(latencies) / rate
+        self.stdout.write(
+            f"the whole machine: {machine / count * 1000:.2f} CPU ms per registration, "
+            f"{machine / elapsed / (os.cpu_count() or 1):.0%} of its CPUs busy"
+        )
+        self.results[label]["machine_cpu_ms"] = round(machine / count * 1000, 2)
 
     def _breakdown(self, latencies) -> str:
         """Client latency = outside the application + connect + SQL + the rest, as medians."""
