@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 import psycopg
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import LocalAccount
@@ -18,6 +18,7 @@ from security import services as security
 from .. import pki
 from ..envelope import EnvelopeError, Message
 from ..models import (
+    LicenseCounter,
     ProductCA,
 )
 from .ca import (
@@ -74,6 +75,27 @@ REGISTER_SQL = (
     " data, account_id) SELECT %(now)s, %(category)s, 'product_registered', %(event)s,"
     " %(result)s, %(username)s, %(data)s::jsonb, %(account)s FROM i)"
     " SELECT (SELECT id FROM i), t.live, t.current, t.active FROM (SELECT) AS one"
+    " LEFT JOIN t ON true"
+)
+# A re-registration where the UDI is registered in the token's own virtual account (after a
+# Host Common Name change or a long outage, every product does this), with a token without a
+# maximum number of uses: the token share-locked and checked, the registered instance locked
+# and retired, its licenses released from this connection's In Use counters, in one
+# statement; REGISTER_SQL then creates the new instance in the same transaction.
+RETIRE_IN_PLACE_SQL = (
+    f"WITH t AS ({TOKEN_STATE} FOR SHARE OF t),"  # noqa: S608 - constant text
+    " old AS (SELECT i.id FROM licensing_productinstance i, t WHERE t.live AND t.current"
+    " AND t.active AND i.udi_pid = %(pid)s AND i.udi_sn = %(sn)s AND i.status = 'registered'"
+    " AND i.virtual_account_id = %(va)s FOR UPDATE OF i),"
+    " r AS (UPDATE licensing_productinstance p SET status = 'deregistered' FROM old"
+    " WHERE p.id = old.id RETURNING p.id),"
+    " u AS (DELETE FROM licensing_licenseusage WHERE instance_id IN (SELECT id FROM r)"
+    " RETURNING tag, count),"
+    " c AS (INSERT INTO licensing_licensecounter (virtual_account_id, tag, shard, in_use)"
+    f" SELECT %(va)s, tag, pg_backend_pid() %% {LicenseCounter.SHARDS}, -SUM(count) FROM u"
+    " GROUP BY tag ORDER BY tag ON CONFLICT (virtual_account_id, tag, shard) DO UPDATE"
+    " SET in_use = licensing_licensecounter.in_use + EXCLUDED.in_use)"
+    " SELECT (SELECT id FROM r), t.live, t.current, t.active FROM (SELECT) AS one"
     " LEFT JOIN t ON true"
 )
 # The registered instance of a UDI (at most one), locked, with where it lives.
@@ -285,10 +307,28 @@ def register_product(message: Message) -> dict:
         }
         created, *state = _first_statement(REGISTER_SQL, values | event)
         _refuse_unusable(*state)
+        if created is None:
+            event["event"] += " (re-registration)"
+            created = _register_again_in_place(values | event)
     if created is None:
         _register_in_transaction(token, values, force=body["force"])
     body = certificate_body(cert, ca, values["cert"])
     return {"instance": str(instance_uuid), "name": name, **body}
+
+
+def _register_again_in_place(values: dict) -> int | None:
+    """Retire the UDI's instance in the token's virtual account and create the new one: two
+    statements in one transaction. None when the UDI is not registered there (the general
+    path, _register_in_transaction, decides what happens)."""
+    with transaction.atomic():
+        retired, *state = _prepared(RETIRE_IN_PLACE_SQL, values)
+        _refuse_unusable(*state)
+        if retired is None:
+            return None
+        created, *state = _prepared(REGISTER_SQL, values)
+        if created is None:  # the token changed under the share lock: it cannot
+            raise IntegrityError("the re-registration created no instance")
+    return created
 
 
 def _register_in_transaction(token: _Token, values: dict, *, force: bool = False) -> None:

@@ -6,6 +6,7 @@ standby and an HTTPS server started like production. On its own:
 writes a BENCH account into the configured database.
 """
 
+import collections
 import http.client
 import json
 import os
@@ -98,9 +99,9 @@ class WaitEventSampler(threading.Thread):
 
 
 class PageProbe(threading.Thread):
-    """A browser's requests (kept-alive, one every 0.2 s per page), timed with their status."""
+    """A browser's requests (kept-alive, each page at its own interval), timed with status."""
 
-    def __init__(self, url, pages: dict[str, tuple[str, str]]):
+    def __init__(self, url, pages: dict[str, tuple[str, str, float]]):
         super().__init__(daemon=True)
         self.url = urllib.parse.urlsplit(url)
         self.pages = pages
@@ -113,8 +114,12 @@ class PageProbe(threading.Thread):
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         conns = {}
-        while not self.done.wait(0.2):
-            for name, (path, cookie) in self.pages.items():
+        due = dict.fromkeys(self.pages, 0.0)
+        while not self.done.wait(0.05):
+            for name, (path, cookie, interval) in self.pages.items():
+                if time.monotonic() < due[name]:
+                    continue
+                due[name] = time.monotonic() + interval
                 conn = conns.get(name) or http.client.HTTPSConnection(
                     self.url.hostname, self.url.port, context=context, timeout=30
                 )
@@ -158,6 +163,15 @@ def busy_seconds(before, after) -> float:
         return sum(times) - sum(getattr(times, name, 0.0) for name in idle)
 
     return busy(after) - busy(before)
+
+
+def refusal(status: int, answer: bytes) -> str:
+    """'409 conflict': the status and the gateway's error code of a refused registration."""
+    try:
+        code = json.loads(answer)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        code = answer[:40].decode(errors="replace")
+    return f"{status} {code}"
 
 
 def percentile(values, fraction):
@@ -366,10 +380,12 @@ class Command(BaseCommand):
         pages = PageProbe(
             options["url"],
             {
-                "login page": ("/login/", ""),
+                # every 3 s: nginx lets one address ask for it 30 times a minute
+                "login page": ("/login/", "", 3.0),
                 "Licenses tab": (
                     f"/smart-licensing/inventory/licenses/?account={va.account_id}&va={va.pk}",
                     cookie,
+                    0.5,
                 ),
             },
         )
@@ -419,13 +435,13 @@ class Command(BaseCommand):
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-        latencies, errors = [], []
+        latencies, errors = [], collections.Counter()
         lock = threading.Lock()
         queue = list(reversed(bodies))
 
         def worker():
             conn = http.client.HTTPSConnection(url.hostname, url.port, context=context, timeout=30)
-            mine, bad = [], 0
+            mine, bad = [], collections.Counter()
             while True:
                 with lock:
                     if not queue:
@@ -435,30 +451,31 @@ class Command(BaseCommand):
                 try:
                     conn.request("POST", GATEWAY_PATH, body, {"Content-Type": "application/json"})
                     response = conn.getresponse()
-                    response.read()
-                    ok = response.status == 200
+                    answer = response.read()
+                    error = None if response.status == 200 else refusal(response.status, answer)
                     timing = response.getheader("Server-Timing")
-                except (OSError, http.client.HTTPException):
+                except (OSError, http.client.HTTPException) as exc:
                     conn.close()
                     conn = http.client.HTTPSConnection(
                         url.hostname, url.port, context=context, timeout=30
                     )
-                    ok, timing = False, None
+                    error, timing = type(exc).__name__, None
                 if fresh:  # the next registration opens its own connection and handshake
                     conn.close()
                 mine.append(Latency(time.perf_counter() - start, timing))
-                bad += 0 if ok else 1
+                if error:
+                    bad[error] += 1
             conn.close()
             with lock:
                 latencies.extend(mine)
-                errors.append(bad)
+                errors.update(bad)
 
         threads = [threading.Thread(target=worker) for _ in range(options["clients"])]
         began = time.perf_counter()
         for t in threads:
             t.start()
         while progress and any(t.is_alive() for t in threads):
-            threads[0].join(10)
+            next(t for t in threads if t.is_alive()).join(10)
             with lock:
                 left = len(queue)
             self.stdout.write(
@@ -467,7 +484,10 @@ class Command(BaseCommand):
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - began
-        return len(bodies) / elapsed, latencies, sum(errors)
+        if errors:
+            kinds = ", ".join(f"{kind} × {count}" for kind, count in errors.most_common())
+            self.stdout.write(f"  not registered: {kinds}")
+        return len(bodies) / elapsed, latencies, sum(errors.values())
 
     def _build_instances(self, va, instances):
         self.stdout.write(f"building {instances} product instances with 3 usage rows each …")
