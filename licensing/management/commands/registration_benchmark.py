@@ -7,6 +7,7 @@ writes a BENCH account into the configured database.
 """
 
 import collections
+import functools
 import http.client
 import json
 import os
@@ -365,12 +366,12 @@ class Command(BaseCommand):
     def _storm(self, options, va, token, count):
         """Every one of `count` registered products registers again, a new TLS connection
         each, while a browser's requests for the login page and the Licenses tab are timed."""
-        self.stdout.write(f"preparing {count} re-registrations (a new key and CSR each) …")
-        bodies = []
-        for index in range(count):
-            bodies.append(self._register_body(token, index, sn=f"bulk{index + 1}"))
-            if (index + 1) % (count // 10 or 1) == 0:
-                self.stdout.write(f"  {index + 1}/{count}")
+        # Each body is made right before it is sent (a new key and CSR, as the product makes
+        # them): made in advance, the last ones would be refused as stale after minutes.
+        bodies = [
+            functools.partial(self._register_body, token, index, sn=f"bulk{index + 1}")
+            for index in range(count)
+        ]
         user = get_user_model().objects.filter(username="bench-admin").first()
         if user is None:
             user = get_user_model().objects.create_superuser("bench-admin", password=None)
@@ -447,6 +448,8 @@ class Command(BaseCommand):
                     if not queue:
                         break
                     body = queue.pop()
+                if callable(body):
+                    body = body()
                 start = time.perf_counter()
                 try:
                     conn.request("POST", GATEWAY_PATH, body, {"Content-Type": "application/json"})
