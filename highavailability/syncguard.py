@@ -98,21 +98,43 @@ select json_build_object(
 """.replace("__TIMEOUT__", str(STANDBY_TIMEOUT_S))
 
 
+_connection = None
+
+
 def psql(sql: str) -> str:
-    proc = subprocess.run(
-        [
-            "runuser", "-u", "postgres", "--", str(PG_BIN / "psql"),
-            "-h", PG_SOCKET_DIR, "-p", PG_PORT, "-U", "postgres", "-d", "postgres",
-            "-XAtq", "-c", sql,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=5,
-        cwd="/",  # postgres may not enter root's home
-    )  # fmt: skip
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr.strip())
-    return proc.stdout.strip()
+    """The first value `sql` answers, as text, on a connection to this node's PostgreSQL kept
+    across cycles (through the local socket; a connection and a psql process per cycle cost
+    the node more CPU than the rest of the guard). Any error drops it; the next cycle
+    connects again."""
+    global _connection
+    # Debian's python3-psycopg2: the guard runs on the system's Python (the application, which
+    # imports this module for its constants, never calls this)
+    import psycopg2
+
+    try:
+        if _connection is None or _connection.closed:
+            _connection = psycopg2.connect(
+                host=PG_SOCKET_DIR,
+                port=PG_PORT,
+                user="postgres",
+                dbname="postgres",
+                application_name="syncguard",
+                connect_timeout=5,
+                options="-c statement_timeout=5000",
+            )
+            _connection.autocommit = True
+        with _connection.cursor() as cursor:
+            cursor.execute(sql)
+            row = cursor.fetchone()
+    except psycopg2.Error as exc:
+        if _connection is not None:
+            _connection.close()
+        _connection = None
+        raise RuntimeError(str(exc).strip() or type(exc).__name__) from None
+    value = row[0] if row else None
+    if isinstance(value, (dict, list)):  # psycopg2 decodes json
+        return json.dumps(value)
+    return "" if value is None else str(value)
 
 
 def lsn(text: str | None) -> int:
