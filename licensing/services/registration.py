@@ -79,11 +79,13 @@ REGISTER_SQL = (
 )
 # A re-registration where the UDI is registered in the token's own virtual account (after a
 # Host Common Name change or a long outage, every product does this), with a token without a
-# maximum number of uses: the token share-locked and checked, the registered instance locked
-# and retired, its licenses released from this connection's In Use counters, in one
-# statement; REGISTER_SQL then creates the new instance in the same transaction.
+# maximum number of uses: the token's state checked (as REGISTER_SQL does: not locked, a
+# share lock taken by every re-registration made them queue on the token's row), the
+# registered instance locked and retired, its licenses released from this connection's In
+# Use counters, in one statement; REGISTER_SQL then creates the new instance in the same
+# transaction.
 RETIRE_IN_PLACE_SQL = (
-    f"WITH t AS ({TOKEN_STATE} FOR SHARE OF t),"  # noqa: S608 - constant text
+    f"WITH t AS ({TOKEN_STATE}),"  # noqa: S608 - constant text
     " old AS (SELECT i.id FROM licensing_productinstance i, t WHERE t.live AND t.current"
     " AND t.active AND i.udi_pid = %(pid)s AND i.udi_sn = %(sn)s AND i.status = 'registered'"
     " AND i.virtual_account_id = %(va)s FOR UPDATE OF i),"
