@@ -16,7 +16,7 @@ from django.db import DatabaseError, connection
 
 
 class RequestTiming:
-    """Milliseconds spent connecting and in SQL during one request, and its total."""
+    """Seconds spent connecting and in SQL during one request; header() gives milliseconds."""
 
     def __init__(self):
         self.connect = 0.0

@@ -18,7 +18,6 @@ from security import services as security
 from .. import pki
 from ..envelope import EnvelopeError, Message
 from ..models import (
-    LicenseCounter,
     ProductCA,
 )
 from .ca import (
@@ -32,7 +31,7 @@ from .common import (
     RENEW_AFTER_DAYS,
     cached,
 )
-from .usage import add_to_counters
+from .usage import ADD_TO_COUNTER_SQL, SHARD_SQL, add_to_counters
 
 
 def instance_name(pid: str, sn: str) -> str:
@@ -94,9 +93,8 @@ RETIRE_IN_PLACE_SQL = (
     " u AS (DELETE FROM licensing_licenseusage WHERE instance_id IN (SELECT id FROM r)"
     " RETURNING tag, count),"
     " c AS (INSERT INTO licensing_licensecounter (virtual_account_id, tag, shard, in_use)"
-    f" SELECT %(va)s, tag, pg_backend_pid() %% {LicenseCounter.SHARDS}, -SUM(count) FROM u"
-    " GROUP BY tag ORDER BY tag ON CONFLICT (virtual_account_id, tag, shard) DO UPDATE"
-    " SET in_use = licensing_licensecounter.in_use + EXCLUDED.in_use)"
+    f" SELECT %(va)s, tag, {SHARD_SQL}, -SUM(count) FROM u GROUP BY tag ORDER BY tag"
+    f"{ADD_TO_COUNTER_SQL})"
     " SELECT (SELECT id FROM r), t.live, t.current, t.active FROM (SELECT) AS one"
     " LEFT JOIN t ON true"
 )
@@ -328,7 +326,7 @@ def _register_again_in_place(values: dict) -> int | None:
         if retired is None:
             return None
         created, *state = _prepared(REGISTER_SQL, values)
-        if created is None:  # the token changed under the share lock: it cannot
+        if created is None:  # the token was revoked between the two statements
             raise IntegrityError("the re-registration created no instance")
     return created
 

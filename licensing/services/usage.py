@@ -11,6 +11,18 @@ from ..models import (
     ProductInstance,
 )
 
+# This connection's row of a counter, and the upsert that adds to it (also used inside
+# licensing.services.registration's one-statement re-registration).
+SHARD_SQL = f"pg_backend_pid() %% {LicenseCounter.SHARDS}"
+ADD_TO_COUNTER_SQL = (
+    " ON CONFLICT (virtual_account_id, tag, shard)"
+    " DO UPDATE SET in_use = licensing_licensecounter.in_use + EXCLUDED.in_use"
+)
+COUNTER_SQL = (
+    "INSERT INTO licensing_licensecounter (virtual_account_id, tag, shard, in_use)"  # noqa: S608 - constant text
+    f" VALUES (%s, %s, {SHARD_SQL}, %s){ADD_TO_COUNTER_SQL}"
+)
+
 
 def add_to_counters(virtual_account_id: int, deltas: dict[str, int]) -> None:
     """Add deltas to this connection's shard of the In Use counters, creating them as needed;
@@ -20,13 +32,7 @@ def add_to_counters(virtual_account_id: int, deltas: dict[str, int]) -> None:
             delta = deltas[tag]
             if delta == 0:
                 continue
-            cursor.execute(
-                "INSERT INTO licensing_licensecounter (virtual_account_id, tag, shard, in_use) "
-                "VALUES (%s, %s, pg_backend_pid() %% %s, %s)"
-                " ON CONFLICT (virtual_account_id, tag, shard)"
-                " DO UPDATE SET in_use = licensing_licensecounter.in_use + EXCLUDED.in_use",
-                [virtual_account_id, tag, LicenseCounter.SHARDS, delta],
-            )
+            cursor.execute(COUNTER_SQL, [virtual_account_id, tag, delta])
 
 
 def set_usage(instance: ProductInstance, counts, *, replace: bool) -> dict[str, int]:

@@ -63,7 +63,7 @@ class WaitEventSampler(threading.Thread):
 
     SQL = (
         "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity"
-        " WHERE backend_type = 'client backend' AND application_name LIKE 'ssm%%'"
+        " WHERE backend_type = 'client backend' AND application_name LIKE 'ssm%'"
         " AND state <> 'idle' AND pid <> pg_backend_pid()"
     )
 
@@ -287,6 +287,11 @@ class Command(BaseCommand):
         )
         self.results[label]["machine_cpu_ms"] = round(machine / count * 1000, 2)
 
+    def _bench_admin(self):
+        """The system administrator whose session the benchmark's page requests use."""
+        user = get_user_model().objects.filter(username="bench-admin").first()
+        return user or get_user_model().objects.create_superuser("bench-admin", password=None)
+
     def _breakdown(self, latencies) -> str:
         """Client latency = outside the application + connect + SQL + the rest, as medians."""
         rows = [(lat * 1000, server_timing(lat.timing)) for lat in latencies if lat.timing]
@@ -372,9 +377,7 @@ class Command(BaseCommand):
             functools.partial(self._register_body, token, index, sn=f"bulk{index + 1}")
             for index in range(count)
         ]
-        user = get_user_model().objects.filter(username="bench-admin").first()
-        if user is None:
-            user = get_user_model().objects.create_superuser("bench-admin", password=None)
+        user = self._bench_admin()
         browser = DjangoClient()
         browser.force_login(user)
         cookie = f"sessionid={browser.cookies['sessionid'].value}"
@@ -538,9 +541,7 @@ class Command(BaseCommand):
                 time.sleep(0.2)
 
     def _licenses_tab(self, va, instances):
-        user = get_user_model().objects.filter(username="bench-admin").first()
-        if user is None:
-            user = get_user_model().objects.create_superuser("bench-admin", password=None)
+        user = self._bench_admin()
         client = DjangoClient(HTTP_HOST="127.0.0.1")
         client.force_login(user)
         path = f"/smart-licensing/inventory/licenses/?account={va.account_id}&va={va.pk}"
