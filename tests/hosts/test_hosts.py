@@ -104,7 +104,25 @@ class TwoHostsTests(SimpleTestCase):
             return H.host("exec", h, "cat", "/proc/sys/kernel/random/boot_id",
                           check=False).strip() not in ("", before)  # fmt: skip
 
-        H.wait_for(f"{H.NAMES[h]} to boot again", booted_again, 180, interval=1)
+        try:
+            H.wait_for(f"{H.NAMES[h]} to boot again", booted_again, 180, interval=1)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.shutdown_report(h)}") from None
+
+    def shutdown_report(self, h: str) -> str:
+        """What a host that does not come back is doing: its pending jobs and last journal
+        lines (while its systemd still answers), and its console."""
+        parts = []
+        if H.running(h):
+            for argv in (("systemctl", "list-jobs", "--no-pager"),
+                         ("journalctl", "-n", "80", "--no-pager"),
+                         ("crm_mon", "-1", "-A")):  # fmt: skip
+                out = H.host("exec", h, *argv, check=False, timeout=30)
+                parts.append(f"$ {' '.join(argv)}\n{out}")
+        console = H.STATE / "run" / f"{h}.console.log"
+        if console.exists():
+            parts.append("console:\n" + "\n".join(console.read_text().splitlines()[-20:]))
+        return "\n".join(parts)
 
     def test_two_hosts(self):
         figures = self.figures
