@@ -94,7 +94,9 @@ class TwoHostsTests(SimpleTestCase):
         return time.time() - t0
 
     def reboot(self, h: str) -> None:
-        """`systemctl reboot` inside h, as an operator would; returns once it booted again."""
+        """`systemctl reboot` inside h, as an operator would; returns once it booted again
+        (a slow one is reported with the cluster's journal of its shutdown)."""
+        t0 = time.time()
         before = H.host("exec", h, "cat", "/proc/sys/kernel/random/boot_id").strip()
         H.host("exec", h, "systemctl", "reboot", check=False)
 
@@ -108,6 +110,13 @@ class TwoHostsTests(SimpleTestCase):
             H.wait_for(f"{H.NAMES[h]} to boot again", booted_again, 180, interval=1)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{self.shutdown_report(h)}") from None
+        seconds = time.time() - t0
+        self.figures.setdefault("reboots_s", []).append([h, round(seconds, 1)])
+        if seconds > 60:
+            journal = H.host("exec", h, "journalctl", "-b", "-1", "-n", "60", "--no-pager",
+                             "-t", "pacemaker-controld", "-t", "pacemakerd", "-t", "pgsqlms",
+                             "-t", "systemd", check=False, timeout=30)  # fmt: skip
+            self.say(f"  slow reboot of {h} ({seconds:.0f} s); its shutdown:\n{journal}")
 
     def shutdown_report(self, h: str) -> str:
         """What a host that does not come back is doing: its pending jobs and last journal
