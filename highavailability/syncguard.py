@@ -65,6 +65,9 @@ INTERVAL_S = 0.5
 FAST_INTERVAL_S = 0.1
 # a standby looks for a missing primary once a second
 STANDBY_INTERVAL_S = 1.0
+# while every standby streams synchronously and replies, the primary rereads the CIB (node
+# attributes, membership) this often; otherwise at every cycle
+STEADY_CIB_S = 5.0
 # a standby counts while its last reply is younger than this (it replies every second) ...
 STANDBY_TIMEOUT_S = 3
 # the longest a commit waits for a lost standby: its timeout, then at most one cycle of
@@ -259,6 +262,8 @@ class Guard:
     def __init__(self, app_state_dir: str = ""):
         self.me = ""
         self.attrs: dict[str, dict[str, str]] = {}
+        self.membership: tuple[list[str], list[str]] = ([], [])
+        self.cib_read_at: float | None = None  # time.monotonic() of the last read
         self.sync_since = 0  # WAL position from which synchronous mode is certainly in force
         self.no_primary_since: float | None = None
         self.incident = ""  # what was last reported about a cluster without a primary
@@ -285,20 +290,43 @@ class Guard:
         if not self.me:
             self.me = node_name()
         db = json.loads(psql(STATE))
+        if db["recovery"]:
+            self.sync_since = 0
+            self.cib_read_at = None
+            return self.standby_step()
+        self.no_primary_since, self.incident = None, ""
+        self.alerts.closed(self.me)
+        if not self.steady(db):
+            self.read_cib()
+        return self.primary_step(db)
+
+    def steady(self, db: dict) -> bool:
+        """Synchronous, every standby streaming, synchronous and replying, and the CIB read
+        less than STEADY_CIB_S ago: nothing in the CIB can need a mark now (PAF scores a
+        streaming standby positively; a standby that stops replying ends the steadiness)."""
+        rows = db["standbys"]
+        return bool(
+            db["setting"]
+            and self.sync_since
+            and rows
+            and all(r["state"] == "streaming" and r["fresh"] and r["sync_state"] == "sync"
+                    for r in rows)
+            and self.cib_read_at is not None
+            and time.monotonic() - self.cib_read_at < STEADY_CIB_S
+        )  # fmt: skip
+
+    def read_cib(self) -> None:
+        """The node attributes and the membership, as the CIB holds them now."""
         try:
             self.attrs = node_attributes()
         except (RuntimeError, subprocess.TimeoutExpired, ET.ParseError) as exc:
             self.attrs = {}  # unknown: every mark is written
             log("ERROR", f"node attributes not read: {exc}")
-        if db["recovery"]:
-            self.sync_since = 0
-            return self.standby_step()
-        self.no_primary_since, self.incident = None, ""
-        self.alerts.closed(self.me)
-        return self.primary_step(db)
+        self.membership = members()
+        self.cib_read_at = time.monotonic()
 
     def primary_step(self, db: dict) -> float:
-        known, member = members()
+        known, member = self.membership
         peers = [n for n in known if n != self.me]
         self.mark(self.me, COMPLETE_ATTR, "1")
         rows = {s["name"]: s for s in db["standbys"]}
@@ -385,6 +413,7 @@ class Guard:
             self.no_primary_since = now
         if now - self.no_primary_since < HEAL_AFTER_S:
             return STANDBY_INTERVAL_S
+        self.read_cib()
         mine = self.attrs.get(self.me, {})
         if COMPLETE_ATTR not in mine:
             return STANDBY_INTERVAL_S  # a cluster just formed: PAF elects its first primary

@@ -93,6 +93,57 @@ class PromotableStandbyTests(SimpleTestCase):
         self.assertIn("may lack acknowledged writes", syncguard.no_active_reason(SECONDARY, {}))
 
 
+class GuardCibReadTests(SimpleTestCase):
+    """The primary's guard rereads the CIB at every cycle unless replication is steady, and
+    then every STEADY_CIB_S: a standby that stops replying is acted on at the next cycle."""
+
+    def cycle(self, guard, now: float, *, fresh: bool = True) -> None:
+        standby = {"name": SECONDARY, "state": "streaming", "sync_state": "sync",
+                   "fresh": fresh, "flush": "0/5000000", "behind": 0, "since": 0}  # fmt: skip
+        db = {"recovery": False, "setting": "*", "lsn": "0/5000000", "standbys": [standby]}
+        with (
+            mock.patch.object(syncguard, "psql", return_value=syncguard.json.dumps(db)),
+            mock.patch.object(syncguard.time, "monotonic", return_value=now),
+            mock.patch.object(syncguard, "write_setting") as self.write_setting,
+            mock.patch.object(syncguard, "log"),
+        ):
+            guard.step()
+
+    def run_cib(self, argv):
+        self.calls.append(argv[0])
+        if argv[:2] == ["crm_node", "-l"]:
+            return f"1 {PRIMARY} member\n2 {SECONDARY} member\n"
+        if argv[0] == "cibadmin":
+            attrs = (("ssm-complete", "1"), ("master-pgsqld", "1000"))
+            nodes = "".join(
+                f'<node id="{i}" uname="{n}"><instance_attributes id="a{i}">'
+                + "".join(f'<nvpair id="{i}-{k}" name="{k}" value="{v}"/>' for k, v in attrs)
+                + "</instance_attributes></node>"
+                for i, n in ((1, PRIMARY), (2, SECONDARY))
+            )
+            return f"<nodes>{nodes}</nodes>"
+        return PRIMARY if argv[:2] == ["crm_node", "-n"] else ""
+
+    def test_steady_replication_rereads_the_cib_every_few_seconds(self):
+        self.calls: list[str] = []
+        guard = syncguard.Guard()
+        guard.sync_since = syncguard.lsn("0/4000000")
+        with mock.patch.object(syncguard, "run", side_effect=self.run_cib):
+            self.cycle(guard, 100.0)
+            self.assertEqual(self.calls.count("cibadmin"), 1)
+            for t in (100.5, 101.0, 104.5):
+                self.cycle(guard, t)
+            self.assertEqual(self.calls.count("cibadmin"), 1)
+            self.assertNotIn("crm_attribute", self.calls)
+            self.cycle(guard, 100.0 + syncguard.STEADY_CIB_S)
+            self.assertEqual(self.calls.count("cibadmin"), 2)
+            # the standby stops replying: the CIB is read at once and it is marked incomplete
+            self.cycle(guard, 105.5, fresh=False)
+        self.assertEqual(self.calls.count("cibadmin"), 3)
+        self.assertIn("crm_attribute", self.calls)
+        self.write_setting.assert_called_once_with("")
+
+
 class CompleteHereTests(SimpleTestCase):
     """ha_cluster_start reads the node's last copy of the CIB to know whether its crashed
     database holds every acknowledged write."""
