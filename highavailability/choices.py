@@ -60,7 +60,7 @@ class QuorumDevice(models.TextChoices):
 
 
 class HAJobKind(models.TextChoices):
-    """Long cluster operations run from a node's console."""
+    """Long cluster operations, run from a node's console or from the widget."""
 
     GENERATE_KEYS = "generate_keys", "Generate Keys"
     PROVISION_STANDBY = "provision_standby", "Provision Standby"
@@ -70,6 +70,11 @@ class HAJobKind(models.TextChoices):
     REPAIR = "repair", "Repair"
     PROMOTE = "promote", "Forced Promotion"
     TEARDOWN = "teardown", "Teardown"
+    SWITCHOVER = "switchover", "Switchover"
+    FALLBACK = "fallback", "Fallback"
+    REHEARSAL = "rehearsal", "Failover Rehearsal"
+    MAINTENANCE = "maintenance", "Maintenance"
+    MAINTENANCE_END = "maintenance_end", "Maintenance End"
 
 
 @badge_colours({"running": "info", "succeeded": "success", "failed": "danger"})

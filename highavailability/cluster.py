@@ -314,6 +314,7 @@ class NodeState:
     online: bool
     role: str = ""  # Promoted / Unpromoted / "" (database not running there)
     attributes: dict[str, str] = field(default_factory=dict)
+    maintenance: bool = False  # pacemaker's standby mode: the node runs no resources
 
     @property
     def score(self) -> int:
@@ -434,7 +435,11 @@ def parse_crm_mon(xml_text: str) -> ClusterState:
         state.quorate = dc.get("with_quorum") == "true"
     for node in root.findall("./nodes/node"):
         state.nodes.append(
-            NodeState(name=node.get("name", ""), online=node.get("online") == "true")
+            NodeState(
+                name=node.get("name", ""),
+                online=node.get("online") == "true",
+                maintenance=node.get("standby") == "true",
+            )
         )
     for entry in root.findall("./node_attributes/node"):
         seen = state.node(entry.get("name", ""))

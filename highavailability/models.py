@@ -123,6 +123,9 @@ class HAJob(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     log = models.JSONField(default=list, blank=True)
     error = models.CharField(max_length=300, blank=True)
+    report = models.JSONField(
+        default=dict, blank=True, help_text="A rehearsal's figures per transition."
+    )
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

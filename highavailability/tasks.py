@@ -6,7 +6,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import DatabaseError
 
-from . import services
+from . import cluster, services
 
 logger = logging.getLogger(__name__)
 
@@ -34,3 +34,15 @@ def record_local_system_info(**kwargs):
         logger.warning(
             "system information not stored: %s", (str(exc).strip().splitlines() or [""])[0]
         )
+
+
+@shared_task(name="highavailability.run_operation", ignore_result=True)
+def run_operation_task(job_id: int):
+    """Run a cluster operation queued from the widget or the API (once, even if redelivered)."""
+    job = services.claim_operation(job_id)
+    if job is None:
+        return
+    try:
+        services.run_operation(job, say=logger.info)
+    except cluster.ClusterError as exc:
+        logger.warning("%s failed: %s", job, exc)

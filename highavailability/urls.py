@@ -8,5 +8,10 @@ app_name = "highavailability"
 
 urlpatterns = [
     path("", views.HighAvailabilityHostView.as_view(), name="host"),
+    path(
+        "operations/<slug:operation>/",
+        views.HighAvailabilityOperationView.as_view(),
+        name="operation",
+    ),
     path("event-logs/", views.HighAvailabilityEventLogView.as_view(), name="event-log"),
 ]

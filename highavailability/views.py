@@ -4,14 +4,16 @@ the page a node serves when no database answers (no active server)."""
 import subprocess
 import sys
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.views import defaults
 from django.views.generic import TemplateView
 
-from accounts.access import STAFF, SystemRoleRequiredMixin
+from accounts.access import ADMIN, STAFF, SystemRoleRequiredMixin
 
 from . import cluster, services
 from .models import HAJob
@@ -74,8 +76,63 @@ class HighAvailabilityHostView(HAPageMixin, TemplateView):
             standby=standby,
             node_links=[n for n in (active, standby) if n and n.public_address],
             jobs=HAJob.objects.all()[:5],
+            operations=services.offered_operations(self.request.user),
             **kwargs,
         )
+
+
+OPERATION_DESCRIPTIONS = {
+    "switchover": "The active role moves to the standby: pacemaker demotes the database on the "
+    "active server, promotes the standby once it holds the last write, and moves the VIP. "
+    "Registrations stall for a few seconds; nothing acknowledged is lost.",
+    "fallback": "The active role moves back to the primary node, as a switchover does.",
+    "rehearsal": "A failover and a fallback in one go (the tech note's scenarios 2 to 4): a "
+    "probe registers products through the VIP meanwhile and the report shows, per "
+    "transition, the write stall, the first acknowledged registration and what was lost.",
+    "maintenance": "The standby leaves the cluster for patching: its database and application "
+    "stop and the active server serves alone (Degraded) until the maintenance ends.",
+    "maintenance_end": "The node rejoins as a standby; the cluster is Normal again once it is "
+    "a promotable standby.",
+}
+
+
+class HighAvailabilityOperationView(HAPageMixin, TemplateView):
+    """Confirm and start a cluster operation (system administrators only): it runs as a
+    tracked job on a Celery worker; a refusal says why."""
+
+    template_name = "highavailability/operation_confirm.html"
+    tab = "highavailability:host"
+    system_roles = ADMIN
+
+    def dispatch(self, request, *args, **kwargs):
+        if kwargs["operation"] not in services.OPERATIONS:
+            raise Http404("No such operation")
+        return super().dispatch(request, *args, **kwargs)
+
+    def node(self) -> str:
+        return (self.request.POST.get("node") or self.request.GET.get("node") or "")[:100]
+
+    def get_context_data(self, **kwargs):
+        kwargs.pop("operation", None)
+        operation = self.kwargs["operation"]
+        kind = services.OPERATIONS[operation]
+        return super().get_context_data(
+            operation=operation,
+            label=kind.label,
+            node=self.node(),
+            description=OPERATION_DESCRIPTIONS[operation],
+            refusal=kwargs.pop("refusal", None)
+            or services.operation_refusal(operation, self.node()),
+            **kwargs,
+        )
+
+    def post(self, request, *args, **kwargs):
+        try:
+            job = services.start_operation(kwargs["operation"], request.user, node=self.node())
+        except services.OperationRefused as exc:
+            return self.render_to_response(self.get_context_data(refusal=str(exc)), status=409)
+        messages.success(request, f"{job.get_kind_display()} started: follow it below.")
+        return redirect("highavailability:host")
 
 
 class HighAvailabilityEventLogView(HAPageMixin, TemplateView):

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from ..models import ClusterStatus, HAJob, Node
+from ..services import OPERATIONS
 
 
 class NodeSerializer(serializers.ModelSerializer):
@@ -59,4 +60,23 @@ class HAJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = HAJob
-        fields = ["id", "kind", "node", "status", "progress", "log", "error", "started", "finished"]
+        fields = [
+            "id",
+            "kind",
+            "node",
+            "status",
+            "progress",
+            "log",
+            "error",
+            "report",
+            "started",
+            "finished",
+        ]
+
+
+class OperationRequestSerializer(serializers.Serializer):
+    """A cluster operation to start; `node` only for maintenance_end (the node to bring back)
+    or maintenance (default: the standby)."""
+
+    operation = serializers.ChoiceField(choices=sorted(OPERATIONS))
+    node = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")

@@ -13,5 +13,6 @@ router.register("ha-jobs", views.HAJobViewSet, basename="ha-job")
 
 urlpatterns = [
     path("ha-cluster/", views.ClusterStatusView.as_view(), name="ha-cluster"),
+    path("ha-operations/", views.OperationStartView.as_view(), name="ha-operation-start"),
     *router.urls,
 ]

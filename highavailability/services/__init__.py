@@ -25,11 +25,31 @@ from .observation import (
     node_role,
     observe,
 )
+from .operations import (
+    OPERATIONS,
+    OperationRefused,
+    claim_operation,
+    node_in_maintenance,
+    offered_operations,
+    operation_refusal,
+    primary_node_name,
+    start_operation,
+)
+from .rehearsal import run_operation
 from .snapshot import apply_observation, collect_cluster_state, record_local_system_info
 from .status import cluster_status, ha_enabled, ha_events, is_stale, server_cards
 
 __all__ = [
     "HA",
+    "OPERATIONS",
+    "OperationRefused",
+    "claim_operation",
+    "node_in_maintenance",
+    "offered_operations",
+    "operation_refusal",
+    "primary_node_name",
+    "run_operation",
+    "start_operation",
     "JOB_STALE_AFTER",
     "JobReporter",
     "NodeObservation",

@@ -95,9 +95,9 @@ class JobReporter:
     recorded as soon as a database answers again (the job is created late if need be).
     """
 
-    def __init__(self, kind, say, *, node: str = "", user=None):
+    def __init__(self, kind, say, *, node: str = "", user=None, job: HAJob | None = None):
         self.kind, self.say, self.node, self.user = kind, say, node, user
-        self.job: HAJob | None = None
+        self.job: HAJob | None = job  # a job queued from the widget or the API
         self.lines: list[str] = []
         self.progress = 0
         self.failures = 0

@@ -2,7 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from highavailability import cluster
+from highavailability import cluster, services
+from highavailability.choices import HAJobStatus
+from highavailability.models import HAJob
 
 
 class HACommand(BaseCommand):
@@ -22,3 +24,20 @@ class HACommand(BaseCommand):
             return super().execute(*args, **options)
         except cluster.ClusterError as exc:
             raise CommandError(str(exc)) from exc
+
+    def run_operation(self, kind, *, node: str = "") -> HAJob:
+        """A cluster operation from the console: the same job and code as the widget's."""
+        running = HAJob.objects.filter(
+            kind__in=services.OPERATIONS.values(), status=HAJobStatus.RUNNING
+        ).first()
+        if running:
+            raise CommandError(f"Error: {running} is running: wait until it ends")
+        job = services.start_job(kind)
+        if node:
+            HAJob.objects.filter(pk=job.pk).update(report={"node": node})
+            job.refresh_from_db()
+        try:
+            services.run_operation(job, say=self.say)
+        finally:
+            job.refresh_from_db()
+        return job
