@@ -55,6 +55,21 @@ host_pid() {
 }
 host_running() { host_pid "$1" >/dev/null; }
 
+# Each host's own cgroup, in every hierarchy systemd uses. Two containers started from one
+# cgroup share systemd-nspawn's payload cgroup: each host's systemd then manages the other's
+# units of the same name (a start failing with 219/CGROUP, a shutdown that waits for the
+# other host's pacemaker to leave "its" pacemaker.service).
+host_cgroups() {
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    echo "/sys/fs/cgroup/$HOSTS_PREFIX-$1"
+    return
+  fi
+  local c
+  for c in systemd unified; do
+    [ -d "/sys/fs/cgroup/$c" ] && echo "/sys/fs/cgroup/$c/$HOSTS_PREFIX-$1"
+  done
+}
+
 # hx h1 cmd...: run a command inside host h1 (all its namespaces), with root's environment.
 hx() {
   local h=$1 pid
