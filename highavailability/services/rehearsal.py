@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
+from urllib3.exceptions import InsecureRequestWarning
 
 from accounts.choices import SyncMode
 from accounts.models import LocalAccount, VirtualAccount
@@ -44,6 +46,8 @@ class Probe(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
+        # the probe measures availability through the VIP, not the certificate's identity
+        warnings.filterwarnings("ignore", category=InsecureRequestWarning)
         url = f"https://{settings.HA_VIP}:{settings.PRODUCT_URL_PORT}"
         n = 0
         while not self.stopping.is_set():

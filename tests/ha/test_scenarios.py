@@ -74,6 +74,12 @@ job = HAJob.objects.filter(kind="deploy").latest("started")
 print("RESULT", json.dumps({"status": job.status, "progress": job.progress,
                             "log": "\\n".join(job.log)}))
 """
+OPERATION_JOB = """
+import json
+from highavailability.models import HAJob
+job = HAJob.objects.get(pk=__ID__)
+print("RESULT", json.dumps({"user": job.started_by and job.started_by.username}))
+"""
 ENV_STONITH = lab.ENV.get("STONITH") == "1"
 ENV_QDEVICE = lab.ENV.get("QDEVICE") == "1"
 
@@ -102,6 +108,19 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         )  # fmt: skip
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         return proc.stdout
+
+    def operation_done(self, browser: Widget, kind: str) -> dict:
+        """Wait (through the API, as the page's user) until the newest job, of `kind`, ended;
+        it must have succeeded. The job as the API shows it."""
+
+        def ended():
+            rows = browser.api_get("/api/v1/ha-jobs/").get("results") or [{}]
+            job = rows[0]
+            return job if job.get("kind") == kind and job["status"] != "running" else None
+
+        job = lab.wait_for(f"the {kind} job to end", ended, 240, interval=1)
+        self.assertEqual(job["status"], "succeeded", "\n".join(job["log"]) + job["error"])
+        return job
 
     def test_scenarios_under_load(self):
         figures = {}
@@ -189,6 +208,11 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         browser.wait_for("ha-heartbeat", "Disconnected")
         self.assertEqual(browser.field("standby-server-role").inner_text(), "Degraded")
         self.assertTrue(browser.same_page(), "the widget page was reloaded or logged out")
+        # a Degraded cluster offers no rehearsal, and says why (the widget and the API)
+        browser.wait_for("ha-operations-why", "the cluster is Degraded: it must be Normal")
+        status, body = browser.api_post("/api/v1/ha-operations/", {"operation": "rehearsal"})
+        self.assertEqual(status, 409, body)
+        self.assertIn("the cluster is Degraded", body["detail"])
 
         # 3. Rejoin
         self.say("3 rejoin")
@@ -216,6 +240,33 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         browser.wait_for("active-server-name", "primary-node")
         browser.wait_for("ha-status", "Normal")
         self.assertTrue(browser.same_page(), "the widget page was reloaded or logged out")
+
+        # The same moves driven from the dashboard: a rehearsal from the browser, then a
+        # switchover and a fallback through the API, all under the registration load
+        self.say("rehearsal from the widget")
+        browser.wait_for("ha-op-rehearsal", "Rehearse failover and fallback")
+        browser.start_operation("ha-op-rehearsal")
+        job = self.operation_done(browser, "rehearsal")
+        started_by = lab.node_python("n1", OPERATION_JOB.replace("__ID__", str(job["id"])))
+        self.assertEqual(started_by["user"], "ha-admin")
+        report = job["report"]
+        moves = [t["to"] for t in report["transitions"]]
+        self.assertEqual(moves, ["secondary-node", "primary-node"])
+        self.assertEqual(report["lost"], 0)
+        self.assertGreater(report["acknowledged"], 10)
+        for t in report["transitions"]:
+            figures[f"rehearsal_{t['name']}_stall_s"] = t["write_stall_s"]
+            figures[f"rehearsal_{t['name']}_first_s"] = t["first_acknowledged_s"]
+            self.assertIsNotNone(t["first_acknowledged_s"], report)
+        self.say(f"  rehearsal report: {json.dumps(report['transitions'])}")
+        self.assertEqual(lab.vip_holder(), "n1", "the rehearsal ends with the original roles")
+        browser.wait_for("ha-jobs", "Failover Rehearsal")
+        for operation, holder in (("switchover", "n2"), ("fallback", "n1")):
+            self.say(f"{operation} through the API")
+            status, body = browser.api_post("/api/v1/ha-operations/", {"operation": operation})
+            self.assertEqual(status, 202, body)
+            self.assertEqual(self.operation_done(browser, operation)["id"], body["id"])
+            self.assertEqual(lab.vip_holder(), holder)
         browser.close()
 
         # Power loss of the active node, then ha_cluster_start repairs it automatically

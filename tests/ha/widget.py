@@ -60,6 +60,32 @@ class Widget:
         locator.wait_for(timeout=timeout * 1000)
         return locator.inner_text()
 
+    def api_post(self, path: str, data: dict) -> tuple[int, dict]:
+        """POST to the API with the page's session (and its CSRF token), as a script in the
+        administrator's browser would; (status, JSON body)."""
+        csrf = next(c["value"] for c in self.context.cookies() if c["name"] == "csrftoken")
+        response = self.page.request.post(
+            f"{self.base}{path}",
+            data=data,
+            headers={"X-CSRFToken": csrf, "Referer": f"{self.base}/"},
+        )
+        return response.status, response.json()
+
+    def api_get(self, path: str) -> dict:
+        """GET from the API with the page's session; the JSON body ({} when it failed: the
+        VIP may be moving)."""
+        try:
+            response = self.page.request.get(f"{self.base}{path}", timeout=10000)
+        except Exception:  # noqa: BLE001 - playwright's network errors while the VIP moves
+            return {}
+        return response.json() if response.ok else {}
+
+    def start_operation(self, testid: str) -> None:
+        """Click an operation of the widget and confirm it."""
+        self.page.click(f"[data-testid={testid}]")
+        self.page.click("[data-testid=ha-operation-submit]")
+        self.field("ha-jobs").wait_for()
+
     def same_page(self) -> bool:
         """No reload and no new login happened since open()."""
         return bool(self.page.evaluate("window.sameDocument === true"))
