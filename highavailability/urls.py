@@ -13,5 +13,6 @@ urlpatterns = [
         views.HighAvailabilityOperationView.as_view(),
         name="operation",
     ),
+    path("rehearsals/", views.HighAvailabilityRehearsalView.as_view(), name="rehearsals"),
     path("event-logs/", views.HighAvailabilityEventLogView.as_view(), name="event-log"),
 ]

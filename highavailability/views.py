@@ -1,6 +1,7 @@
 """Admin Workspace → High Availability: the cluster widget (Host) and its Event Logs, and
 the page a node serves when no database answers (no active server)."""
 
+import csv
 import subprocess
 import sys
 
@@ -21,6 +22,7 @@ from .models import HAJob
 TABS = (
     ("highavailability:host", "Host"),
     ("highavailability:event-log", "Event Logs"),
+    ("highavailability:rehearsals", "Rehearsals"),
 )
 
 
@@ -133,6 +135,41 @@ class HighAvailabilityOperationView(HAPageMixin, TemplateView):
             return self.render_to_response(self.get_context_data(refusal=str(exc)), status=409)
         messages.success(request, f"{job.get_kind_display()} started: follow it below.")
         return redirect("highavailability:host")
+
+
+class HighAvailabilityRehearsalView(HAPageMixin, TemplateView):
+    """Rehearsals: every failover rehearsal's figures, a chart of the write stall over time,
+    and the same table as CSV (?format=csv)."""
+
+    template_name = "highavailability/rehearsals.html"
+    tab = "highavailability:rehearsals"
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("format") == "csv" and request.user.is_authenticated:
+            return self.csv(services.rehearsal_reports(limit=10000))
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        rows = services.rehearsal_reports()
+        return super().get_context_data(rows=rows, chart=services.stall_chart(rows), **kwargs)
+
+    @staticmethod
+    def csv(rows) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="ha-rehearsals.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["Started", "Started by", "Status", "Failover stall (s)",
+                         "Failover first acknowledged (s)", "Fallback stall (s)",
+                         "Fallback first acknowledged (s)", "Acknowledged", "Lost"])  # fmt: skip
+        for r in rows:
+            by = r["started_by"]
+            writer.writerow([
+                r["job"].started.strftime("%Y-%m-%d %H:%M:%S"),
+                "'" + by if by[:1] in "=+-@" else by,  # never a spreadsheet formula
+                r["job"].status, r["failover_stall"], r["failover_first"], r["fallback_stall"],
+                r["fallback_first"], r["acknowledged"], r["lost"],
+            ])  # fmt: skip
+        return response
 
 
 class HighAvailabilityEventLogView(HAPageMixin, TemplateView):

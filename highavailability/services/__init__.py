@@ -35,7 +35,7 @@ from .operations import (
     primary_node_name,
     start_operation,
 )
-from .rehearsal import run_operation
+from .rehearsal import rehearsal_reports, run_operation, stall_chart
 from .snapshot import apply_observation, collect_cluster_state, record_local_system_info
 from .status import cluster_status, ha_enabled, ha_events, is_stale, server_cards
 
@@ -48,7 +48,9 @@ __all__ = [
     "offered_operations",
     "operation_refusal",
     "primary_node_name",
+    "rehearsal_reports",
     "run_operation",
+    "stall_chart",
     "start_operation",
     "JOB_STALE_AFTER",
     "JobReporter",

@@ -206,3 +206,50 @@ def rehearse(job: HAJob, state, step, timeout: float) -> None:
         )
     step(f"Rehearsal complete: {len(serials)} registrations acknowledged, 0 lost; active "
          f"server {first} again", 100)  # fmt: skip
+
+
+def rehearsal_reports(limit: int = 50) -> list[dict]:
+    """Finished rehearsals, newest first, flattened for the Rehearsals tab and its CSV: per
+    transition the write stall and the first acknowledged registration."""
+    rows = []
+    jobs = HAJob.objects.filter(kind=HAJobKind.REHEARSAL).exclude(finished=None)
+    for job in jobs.select_related("started_by")[:limit]:
+        moves = {t.get("name"): t for t in job.report.get("transitions", [])}
+        rows.append({
+            "job": job,
+            "started_by": job.started_by.username if job.started_by else "console",
+            "failover_stall": moves.get("failover", {}).get("write_stall_s"),
+            "failover_first": moves.get("failover", {}).get("first_acknowledged_s"),
+            "fallback_stall": moves.get("fallback", {}).get("write_stall_s"),
+            "fallback_first": moves.get("fallback", {}).get("first_acknowledged_s"),
+            "acknowledged": job.report.get("acknowledged"),
+            "lost": job.report.get("lost"),
+        })  # fmt: skip
+    return rows
+
+
+def stall_chart(rows: list[dict], width: int = 600, height: int = 120) -> list[dict]:
+    """Bars of the longer write stall per rehearsal, oldest first, scaled to the chart."""
+    points = [
+        (r["job"], max(s for s in (r["failover_stall"], r["fallback_stall"]) if s is not None))
+        for r in reversed(rows)
+        if r["failover_stall"] is not None or r["fallback_stall"] is not None
+    ]
+    if not points:
+        return []
+    top = max(s for _, s in points) or 1
+    step = width / len(points)
+    bars = []
+    for i, (job, seconds) in enumerate(points):
+        bar = round(seconds / top * (height - 20), 1)
+        bars.append(
+            {
+                "x": round(i * step + 2, 1),
+                "width": round(max(step - 4, 2), 1),
+                "height": bar,
+                "y": round(height - bar, 1),
+                "seconds": seconds,
+                "job": job,
+            }
+        )
+    return bars

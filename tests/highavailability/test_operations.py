@@ -128,6 +128,42 @@ class OperationTests(PersonasMixin, TestCase):
         self.assertIn("Failover Rehearsal is running", busy.json()["detail"])
 
 
+class RehearsalReportTests(PersonasMixin, TestCase):
+    def rehearsal(self, failover, fallback, lost=0, user=None):
+        job = services.start_job(HAJobKind.REHEARSAL, user=user)
+        report = {
+            "transitions": [
+                {"name": "failover", "write_stall_s": failover, "first_acknowledged_s": 6.1},
+                {"name": "fallback", "write_stall_s": fallback, "first_acknowledged_s": 5.2},
+            ],
+            "acknowledged": 120,
+            "lost": lost,
+        }
+        HAJob.objects.filter(pk=job.pk).update(report=report)
+        return services.finish_job(job)
+
+    def test_reports_chart_and_csv(self):
+        enable_ha()
+        self.rehearsal(4.5, 2.0, user=self.admin)
+        self.rehearsal(3.0, 9.0)
+        self.client.force_login(self.operator)
+        page = self.client.get(reverse("highavailability:rehearsals"))
+        self.assertContains(page, "4.5 s / 6.1 s")
+        self.assertContains(page, "9.0 s / 5.2 s")
+        bars = page.context["chart"]
+        self.assertEqual([b["seconds"] for b in bars], [4.5, 9.0])  # oldest first, the longer
+        self.assertEqual(bars[1]["height"], 100.0)
+        self.assertEqual(bars[0]["height"], 50.0)
+        lines = self.client.get(reverse("highavailability:rehearsals"), {"format": "csv"})
+        rows = lines.content.decode().splitlines()
+        self.assertTrue(rows[0].startswith("Started,Started by,Status,Failover stall (s)"))
+        self.assertEqual(rows[1].split(",")[1:], ["console", "succeeded", "3.0", "6.1", "9.0",
+                                                  "5.2", "120", "0"])  # fmt: skip
+        self.assertIn(",admin,", rows[2])
+        self.client.force_login(self.alice)
+        self.assertEqual(self.client.get(reverse("highavailability:rehearsals")).status_code, 404)
+
+
 class ClusterRefusalTests(SimpleTestCase):
     """The worker checks the live cluster again before it moves anything."""
 
