@@ -2,8 +2,10 @@
 when the cluster refuses them and why, one at a time, once per job; the rehearsal's figures.
 The moves themselves run against the real two-node cluster in the HA tier."""
 
+import io
 from unittest import mock
 
+from django.core.management import CommandError, call_command
 from django.test import SimpleTestCase, TestCase
 from django.urls import reverse
 
@@ -205,3 +207,41 @@ class ProbeFiguresTests(SimpleTestCase):
             Probe("t", "p").transition(1.0, 2.0),
             {"write_stall_s": None, "first_acknowledged_s": None},
         )
+
+
+class ConsoleTests(TestCase):
+    """The console commands run the same job and checks as the widget's worker."""
+
+    def run_command(self, seen, *argv):
+        out = io.StringIO()
+        with (
+            mock.patch.object(cluster, "ha_enabled", return_value=True),
+            mock.patch.object(cluster, "cluster_state", return_value=seen),
+            mock.patch.object(cluster, "configured_nodes", return_value=CONFIGURED),
+            mock.patch.object(transitions, "move_active") as move,
+        ):
+            call_command(*argv, stdout=out)
+        return move, out.getvalue()
+
+    def test_switchover_and_fallback_move_to_the_right_node(self):
+        normal = cluster.parse_crm_mon(crm_mon_xml())
+        move, _ = self.run_command(normal, "ha_switchover")
+        self.assertEqual(move.call_args.args[0], SECONDARY)
+        job = HAJob.objects.get(kind=HAJobKind.SWITCHOVER)
+        self.assertEqual(job.status, HAJobStatus.SUCCEEDED)
+        swapped = cluster.parse_crm_mon(crm_mon_xml(promoted=SECONDARY, unpromoted=PRIMARY))
+        move, _ = self.run_command(swapped, "ha_switchover", "--fallback")
+        self.assertEqual(move.call_args.args[0], PRIMARY)
+
+    def test_refused_on_a_degraded_cluster_and_recorded(self):
+        degraded = cluster.parse_crm_mon(crm_mon_xml(online=(PRIMARY,), unpromoted=None))
+        with self.assertRaisesMessage(CommandError, f"Refused: {SECONDARY} is offline"):
+            self.run_command(degraded, "ha_rehearse")
+        job = HAJob.objects.get(kind=HAJobKind.REHEARSAL)
+        self.assertEqual(job.status, HAJobStatus.FAILED)
+        self.assertIn("is offline", job.error)
+
+    def test_one_operation_at_a_time(self):
+        services.start_job(HAJobKind.REHEARSAL)
+        with self.assertRaisesMessage(CommandError, "is running: wait until it ends"):
+            self.run_command(cluster.parse_crm_mon(crm_mon_xml()), "ha_maintenance", SECONDARY)
