@@ -267,6 +267,21 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
             self.assertEqual(status, 202, body)
             self.assertEqual(self.operation_done(browser, operation)["id"], body["id"])
             self.assertEqual(lab.vip_holder(), holder)
+        # maintenance of the standby through the API, ended from the widget
+        self.say("maintenance of the standby")
+        status, body = browser.api_post("/api/v1/ha-operations/", {"operation": "maintenance"})
+        self.assertEqual(status, 202, body)
+        self.assertEqual(self.operation_done(browser, "maintenance")["report"],
+                         {"node": "secondary-node"})  # fmt: skip
+        self.assertFalse(lab.streaming_standby("n1", "n2"), "the standby still runs")
+        browser.page.goto(f"{browser.base}/admin/high-availability/")
+        browser.wait_for("ha-status", "Degraded")
+        browser.start_operation("ha-op-maintenance_end")
+        self.operation_done(browser, "maintenance_end")
+        lab.wait_for("secondary-node streaming again",
+                     lambda: lab.streaming_standby("n1", "n2"), 60)  # fmt: skip
+        browser.wait_for("ha-status", "Normal")
+        self.assertEqual(lab.vip_holder(), "n1")
         browser.close()
 
         # Power loss of the active node, then ha_cluster_start repairs it automatically
