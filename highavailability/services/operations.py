@@ -55,6 +55,12 @@ def operation_refusal(operation: str, node: str = "") -> str:
     running = HAJob.objects.filter(kind__in=OPERATION_KINDS, status=HAJobStatus.RUNNING).first()
     if running:
         return f"{running.get_kind_display()} is running (job {running.pk}): wait until it ends"
+    last = HAJob.objects.filter(kind__in=OPERATION_KINDS).exclude(finished=None).first()
+    if last and status.collected and status.collected < last.finished:
+        return (
+            f"the cluster state after the last {last.get_kind_display()} is being collected: "
+            "try again in a few seconds"
+        )
     if operation == "maintenance_end":
         if not node:
             return "name the node whose maintenance ends"

@@ -122,6 +122,16 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         self.assertEqual(job["status"], "succeeded", "\n".join(job["log"]) + job["error"])
         return job
 
+    def wait_collected(self, browser: Widget, active: str) -> None:
+        """Until the collected state (what the widget and the API show, and what the next
+        operation is checked against) has `active` active and the cluster Normal."""
+
+        def collected() -> bool:
+            seen = browser.api_get("/api/v1/ha-cluster/")
+            return seen.get("active_node") == active and seen.get("health") == "normal"
+
+        lab.wait_for(f"the collected state: {active} active, Normal", collected, 60, interval=1)
+
     def test_scenarios_under_load(self):
         figures = {}
         self.assertEqual(lab.vip_holder(), "n1", "the lab must start with the VIP on the primary")
@@ -242,7 +252,7 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         self.assertTrue(browser.same_page(), "the widget page was reloaded or logged out")
 
         # The same moves driven from the dashboard: a rehearsal from the browser, then a
-        # switchover and a fallback through the API, all under the registration load
+        # switchover, a fallback and a rehearsal through the API, under the registration load
         self.say("rehearsal from the widget")
         browser.wait_for("ha-op-rehearsal", "Rehearse failover and fallback")
         browser.start_operation("ha-op-rehearsal")
@@ -260,13 +270,19 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
             self.assertIsNotNone(t["first_acknowledged_s"], report)
         self.say(f"  rehearsal report: {json.dumps(report['transitions'])}")
         self.assertEqual(lab.vip_holder(), "n1", "the rehearsal ends with the original roles")
+        self.wait_collected(browser, "primary-node")
         browser.wait_for("ha-jobs", "Failover Rehearsal")
-        for operation, holder in (("switchover", "n2"), ("fallback", "n1")):
+        for operation, holder in (("switchover", "n2"), ("fallback", "n1"), ("rehearsal", "n1")):
             self.say(f"{operation} through the API")
             status, body = browser.api_post("/api/v1/ha-operations/", {"operation": operation})
             self.assertEqual(status, 202, body)
-            self.assertEqual(self.operation_done(browser, operation)["id"], body["id"])
+            job = self.operation_done(browser, operation)
+            self.assertEqual(job["id"], body["id"])
             self.assertEqual(lab.vip_holder(), holder)
+            self.wait_collected(browser, lab.NODES[holder])
+            if operation == "rehearsal":
+                self.assertEqual(job["report"]["lost"], 0)
+                self.assertEqual(len(job["report"]["transitions"]), 2)
         # maintenance of the standby through the API, ended from the widget
         self.say("maintenance of the standby")
         status, body = browser.api_post("/api/v1/ha-operations/", {"operation": "maintenance"})

@@ -76,6 +76,14 @@ class OperationTests(PersonasMixin, TestCase):
         self.assertEqual(services.claim_operation(job.pk).pk, job.pk)
         self.assertIsNone(services.claim_operation(job.pk), "a redelivered task runs nothing")
 
+    def test_refused_until_the_state_after_the_last_operation_is_collected(self):
+        job = self.start("switchover")
+        services.finish_job(job)
+        self.assertIn("the cluster state after the last Switchover is being collected",
+                      services.operation_refusal("fallback"))  # fmt: skip
+        enable_ha()  # the next collection
+        self.assertEqual(services.operation_refusal("switchover"), "")
+
     def test_maintenance_then_its_end_is_offered(self):
         job = self.start("maintenance")
         done = {"status": HAJobStatus.SUCCEEDED, "report": {"node": SECONDARY}}
