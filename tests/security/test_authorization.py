@@ -117,7 +117,10 @@ DESIGNED = {
     # High Availability: system staff; on this stand-alone server the widget does not exist.
     "highavailability:host": ("login", "404", "404", "404", "404", "404"),
     "highavailability:event-log": ("login", "404", "404", "404", "404", "404"),
+    "highavailability:rehearsals": ("login", "404", "404", "404", "404", "404"),
+    "highavailability:operation": ("login", "404", "404", "404", "404", "404"),
     "highavailability-api:ha-cluster": ("deny", "ok", "ok", "deny", "deny", "deny"),
+    "highavailability-api:ha-operation-start": ("deny", "405", "deny", "deny", "deny", "deny"),
     "highavailability-api:ha-job-list": ("deny", "ok", "ok", "deny", "deny", "deny"),
     "highavailability-api:ha-job-detail": ("deny", "404", "404", "deny", "deny", "deny"),
 }
@@ -186,6 +189,7 @@ class AuthorizationMatrixTests(TestCase):
             "tab": "inventory",
             "subtab": "general",
             "kind": "licenses",
+            "operation": "switchover",
         }
 
     def setUp(self):
