@@ -61,10 +61,19 @@ def standby_of(state: ClusterState) -> str:
     return next(n.name for n in state.standbys)
 
 
-def move_active(target: str, say: Steps, timeout: float, *, start: int = 0, end: int = 100) -> None:
+def move_active(
+    target: str,
+    say: Steps,
+    timeout: float,
+    *,
+    start: int = 0,
+    end: int = 100,
+    moved: Callable[[], None] = lambda: None,
+) -> None:
     """Move the active role to `target` (an online, promotable standby): pacemaker demotes
-    the primary, promotes `target` once it has the last WAL, and moves the VIP; returns once
-    the old primary is a promotable standby again. Progress runs from `start` to `end`."""
+    the primary, promotes `target` once it has the last WAL, and moves the VIP (`moved` is
+    called when that is seen); returns once the old primary is a promotable standby again.
+    Progress runs from `start` to `end`."""
     state = cluster.cluster_state()
     old = state.promoted
     span = end - start
@@ -76,6 +85,7 @@ def move_active(target: str, say: Steps, timeout: float, *, start: int = 0, end:
         while True:
             seen = cluster.cluster_state()
             if seen.promoted == target and seen.vip_node == target:
+                moved()
                 break
             if time.monotonic() > deadline:
                 raise ClusterError(

@@ -33,6 +33,7 @@ from .operations import (
     offered_operations,
     operation_refusal,
     primary_node_name,
+    running_operation,
     start_operation,
 )
 from .rehearsal import rehearsal_reports, run_operation, stall_chart
@@ -50,6 +51,7 @@ __all__ = [
     "primary_node_name",
     "rehearsal_reports",
     "run_operation",
+    "running_operation",
     "stall_chart",
     "start_operation",
     "JOB_STALE_AFTER",

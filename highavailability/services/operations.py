@@ -43,16 +43,27 @@ def primary_node_name() -> str:
     return min(nodes, key=lambda n: n.nodeid).name if nodes else ""
 
 
+def running_operation() -> HAJob | None:
+    """The operation running now, if any (one runs at a time)."""
+    return HAJob.objects.filter(kind__in=OPERATION_KINDS, status=HAJobStatus.RUNNING).first()
+
+
 def operation_refusal(operation: str, node: str = "") -> str:
     """Why `operation` cannot start now, from the cluster as last collected ("" when it can)."""
     if operation not in OPERATIONS:
         return f"unknown operation '{operation}' (one of: {', '.join(OPERATIONS)})"
     status = cluster_status()
+    return common_refusal(status) or specific_refusal(operation, node, status)
+
+
+def common_refusal(status) -> str:
+    """What refuses every operation now: no HA, a state not collected (or not yet after the
+    last operation), an operation running."""
     if status is None or not status.ha_enabled:
         return "HA is not enabled."
     if is_stale(status):
         return "the cluster state is not being collected now: see ha_status on each node"
-    running = HAJob.objects.filter(kind__in=OPERATION_KINDS, status=HAJobStatus.RUNNING).first()
+    running = running_operation()
     if running:
         return f"{running.get_kind_display()} is running (job {running.pk}): wait until it ends"
     last = HAJob.objects.filter(kind__in=OPERATION_KINDS).exclude(finished=None).first()
@@ -61,10 +72,13 @@ def operation_refusal(operation: str, node: str = "") -> str:
             f"the cluster state after the last {last.get_kind_display()} is being collected: "
             "try again in a few seconds"
         )
+    return ""
+
+
+def specific_refusal(operation: str, node: str, status) -> str:
+    """What refuses this operation in particular, on a cluster no common refusal applies to."""
     if operation == "maintenance_end":
-        if not node:
-            return "name the node whose maintenance ends"
-        return ""
+        return "" if node else "name the node whose maintenance ends"
     if status.health != ClusterHealth.NORMAL:
         return f"the cluster is {status.get_health_display()}: it must be Normal"
     if not status.standby_promotable:
@@ -127,19 +141,24 @@ def node_in_maintenance() -> str:
 
 def offered_operations(user) -> list[dict]:
     """The operations the widget offers a system administrator now, each with the reason it
-    cannot start ("" when it can)."""
+    cannot start ("" when it can); the state is read once for all of them (the widget asks
+    every 2 s)."""
     if not is_system_admin(user):
         return []
+    status = cluster_status()
+    common = common_refusal(status)
     away = node_in_maintenance()
     if away:
+        why = common or specific_refusal("maintenance_end", away, status)
         return [{"operation": "maintenance_end", "label": f"End maintenance of {away}",
-                 "node": away, "refusal": operation_refusal("maintenance_end", away)}]  # fmt: skip
+                 "node": away, "refusal": why}]  # fmt: skip
     return [
-        {"operation": op, "label": label, "node": "", "refusal": operation_refusal(op)}
+        {"operation": op, "label": label, "node": "",
+         "refusal": common or specific_refusal(op, "", status)}
         for op, label in (
             ("switchover", "Switchover"),
             ("fallback", "Fallback"),
             ("rehearsal", "Rehearse failover and fallback"),
             ("maintenance", "Maintenance of the standby"),
         )
-    ]
+    ]  # fmt: skip

@@ -29,7 +29,7 @@ from .. import cluster, transitions
 from ..choices import HAJobKind
 from ..models import HAJob
 from .jobs import JobReporter
-from .operations import operation_timeout, primary_node_name
+from .operations import OPERATIONS, operation_timeout, primary_node_name
 
 REHEARSAL_ACCOUNT = "HA Rehearsal"
 PROBE_INTERVAL_S = 0.2
@@ -138,9 +138,7 @@ def run_operation(job: HAJob, say=print) -> None:
         if kind == HAJobKind.MAINTENANCE_END:
             transitions.set_maintenance(node, False, step, timeout)
             return
-        operation = {HAJobKind.SWITCHOVER: "switchover", HAJobKind.FALLBACK: "fallback"}.get(
-            kind, "rehearsal"
-        )
+        operation = next(name for name, k in OPERATIONS.items() if k == kind)
         why = transitions.refusal(operation, state, primary)
         if why:
             raise cluster.ClusterError(f"Refused: {why}")
@@ -174,13 +172,8 @@ def rehearse(job: HAJob, state, step, timeout: float) -> None:
         ):
             started = time.monotonic()
             moved: list[float] = []
-
-            def say_moved(line, progress=None, target=target, moved=moved):
-                if not moved and line.startswith(f"Database promoted on {target}"):
-                    moved.append(time.monotonic())
-                step(line, progress)
-
-            transitions.move_active(target, say_moved, timeout, start=start, end=end)
+            seen = lambda moved=moved: moved.append(time.monotonic())  # noqa: E731
+            transitions.move_active(target, step, timeout, start=start, end=end, moved=seen)
             deadline = time.monotonic() + 30
             while not [t for t, _ in probe.acknowledged if t >= moved[0]]:
                 if time.monotonic() > deadline:

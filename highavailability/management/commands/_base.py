@@ -3,7 +3,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from highavailability import cluster, services
-from highavailability.choices import HAJobStatus
 from highavailability.models import HAJob
 
 
@@ -27,9 +26,7 @@ class HACommand(BaseCommand):
 
     def run_operation(self, kind, *, node: str = "") -> HAJob:
         """A cluster operation from the console: the same job and code as the widget's."""
-        running = HAJob.objects.filter(
-            kind__in=services.OPERATIONS.values(), status=HAJobStatus.RUNNING
-        ).first()
+        running = services.running_operation()
         if running:
             raise CommandError(f"Error: {running} is running: wait until it ends")
         job = services.start_job(kind)
