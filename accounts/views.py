@@ -7,12 +7,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
+from core.exports import events_csv
 from core.models import Event
 from core.views import get_by_id_or_404
 
@@ -357,12 +358,21 @@ def events_for(user):
 
 
 class EventLogView(AdminPageMixin, TemplateView):
-    """Event Log with filters (text, category, result, account, dates)."""
+    """Event Log with filters (text, category, result, account, dates), and as CSV."""
 
     template_name = "accounts/event_log.html"
 
-    def get_context_data(self, **kwargs):
-        form = EventFilterForm(self.request.GET or None)
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("format") == "csv":
+            form = EventFilterForm(request.GET)
+            if not form.is_valid():
+                errors = "; ".join(f"{f}: {' '.join(e)}" for f, e in form.errors.items())
+                return HttpResponseBadRequest(f"The filters are not valid: {errors}")
+            return events_csv(self.events(form), "event-log.csv")
+        return super().get(request, *args, **kwargs)
+
+    def events(self, form):
+        """The reader's events narrowed by the filters (all of them when the form is bad)."""
         qs = events_for(self.request.user).select_related("account")
         if form.is_valid():
             data = form.cleaned_data
@@ -383,7 +393,11 @@ class EventLogView(AdminPageMixin, TemplateView):
             if data["until"]:
                 end = dt.datetime.combine(data["until"], dt.time(), dt.UTC) + dt.timedelta(days=1)
                 qs = qs.filter(created__lt=end)
-        page = _page(self.request, qs)
+        return qs
+
+    def get_context_data(self, **kwargs):
+        form = EventFilterForm(self.request.GET or None)
+        page = _page(self.request, self.events(form))
         query = self.request.GET.copy()
         query.pop("page", None)
         return super().get_context_data(

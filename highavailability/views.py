@@ -1,7 +1,6 @@
 """Admin Workspace → High Availability: the cluster widget (Host) and its Event Logs, and
 the page a node serves when no database answers (no active server)."""
 
-import csv
 import subprocess
 import sys
 
@@ -15,6 +14,7 @@ from django.views import defaults
 from django.views.generic import TemplateView
 
 from accounts.access import ADMIN, STAFF, SystemRoleRequiredMixin
+from core.exports import csv_download, events_csv
 
 from . import cluster, services
 from .models import HAJob
@@ -51,6 +51,8 @@ class HAPageMixin(SystemRoleRequiredMixin):
                 status=404,
                 using=self.template_engine,
             )
+        if request.GET.get("format") == "csv" and hasattr(self, "export"):
+            return self.export()
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -144,32 +146,30 @@ class HighAvailabilityRehearsalView(HAPageMixin, TemplateView):
     template_name = "highavailability/rehearsals.html"
     tab = "highavailability:rehearsals"
 
-    def get(self, request, *args, **kwargs):
-        if request.GET.get("format") == "csv" and request.user.is_authenticated:
-            return self.csv(services.rehearsal_reports(limit=10000))
-        return super().get(request, *args, **kwargs)
-
     def get_context_data(self, **kwargs):
         rows = services.rehearsal_reports()
         return super().get_context_data(rows=rows, chart=services.stall_chart(rows), **kwargs)
 
-    @staticmethod
-    def csv(rows) -> HttpResponse:
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="ha-rehearsals.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["Started", "Started by", "Status", "Failover stall (s)",
-                         "Failover first acknowledged (s)", "Fallback stall (s)",
-                         "Fallback first acknowledged (s)", "Acknowledged", "Lost"])  # fmt: skip
-        for r in rows:
-            by = r["started_by"]
-            writer.writerow([
+    def export(self):
+        rows = services.rehearsal_reports(limit=10000)
+        header = ["Started", "Started by", "Status", "Failover stall (s)",
+                  "Failover first acknowledged (s)", "Fallback stall (s)",
+                  "Fallback first acknowledged (s)", "Acknowledged", "Lost"]  # fmt: skip
+        lines = (
+            [
                 r["job"].started.strftime("%Y-%m-%d %H:%M:%S"),
-                "'" + by if by[:1] in "=+-@" else by,  # never a spreadsheet formula
-                r["job"].status, r["failover_stall"], r["failover_first"], r["fallback_stall"],
-                r["fallback_first"], r["acknowledged"], r["lost"],
-            ])  # fmt: skip
-        return response
+                r["started_by"],
+                r["job"].status,
+                r["failover_stall"],
+                r["failover_first"],
+                r["fallback_stall"],
+                r["fallback_first"],
+                r["acknowledged"],
+                r["lost"],
+            ]  # fmt: skip
+            for r in rows
+        )
+        return csv_download("ha-rehearsals.csv", header, lines)
 
 
 class HighAvailabilityEventLogView(HAPageMixin, TemplateView):
@@ -186,12 +186,17 @@ class HighAvailabilityEventLogView(HAPageMixin, TemplateView):
             return ["highavailability/_event_table.html"]
         return [self.template_name]
 
-    def get_context_data(self, **kwargs):
+    def events(self):
         events = services.ha_events()
         query = self.request.GET.get("q", "").strip()
-        if query:
-            events = events.filter(message__icontains=query)
-        page = Paginator(events, 25).get_page(self.request.GET.get("page"))
+        return events.filter(message__icontains=query) if query else events
+
+    def export(self):
+        return events_csv(self.events(), "ha-event-log.csv")
+
+    def get_context_data(self, **kwargs):
+        query = self.request.GET.get("q", "").strip()
+        page = Paginator(self.events(), 25).get_page(self.request.GET.get("page"))
         polling = page.number == 1 and not query
         return super().get_context_data(page=page, query=query, polling=polling, **kwargs)
 

@@ -1,7 +1,5 @@
 """On-Prem License Workspace → Smart Licensing pages, and the API Toolkit widget."""
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -17,6 +15,7 @@ from django.views.generic import TemplateView
 from accounts import access
 from accounts import services as accounts_services
 from accounts.access import STAFF, SystemRoleRequiredMixin
+from core.exports import SafeCsvWriter, events_csv
 from core.models import Event
 from core.views import get_by_id_or_404
 from security.services import product_urls
@@ -317,34 +316,18 @@ class ProductInstanceDetailView(LoginRequiredMixin, TemplateView):
         )
 
 
-class _SafeCsvWriter:
-    """csv.writer whose text cells cannot run as spreadsheet formulas: a cell starting with
-    = + - @ (or a tab or carriage return) gets a leading apostrophe. Numbers stay numbers."""
-
-    FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-    def __init__(self, stream):
-        self.writer = csv.writer(stream)
-
-    def writerow(self, row):
-        self.writer.writerow(
-            [
-                "'" + c if isinstance(c, str) and c.startswith(self.FORMULA_STARTS) else c
-                for c in row
-            ]
-        )
-
-
 class ReportDownloadView(LoginRequiredMixin, View):
-    """CSV reports of the selected virtual account."""
+    """CSV reports of the selected virtual account, and the account's Event Log."""
 
     def get(self, request, kind):
         _, account, va, _ = _selection(request)
         if account is None:
             raise Http404("No account")
+        if kind == "event-log":
+            return events_csv(Event.objects.filter(account=account), f"{account.name}-{kind}.csv")
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="{account.name}-{kind}.csv"'
-        writer = _SafeCsvWriter(response)
+        writer = SafeCsvWriter(response)
         if kind == "licenses":
             writer.writerow(
                 ["License", "Billing", "Purchased", "In Use", "Substitution", "Balance", "Alerts"]

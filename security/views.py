@@ -11,6 +11,7 @@ from django.views.generic import TemplateView, View
 
 from accounts.access import ADMIN, SystemRoleRequiredMixin
 from core.choices import EventCategory
+from core.exports import events_csv
 from core.models import Event
 
 from . import services
@@ -284,15 +285,23 @@ class UserPasswordSetView(AccountPasswordView):
 
 
 class SecurityEventLogView(SecurityAdminMixin, TemplateView):
-    """Event Log: every certificate, Host Common Name, policy and lockout change."""
+    """Event Log: every certificate, Host Common Name, policy and lockout change, every
+    log-in, log-out and failed log-in; searchable, and as CSV (?format=csv)."""
 
     template_name = "security/event_log.html"
     tab = "security:event-log"
 
-    def get_context_data(self, **kwargs):
+    def events(self):
         events = Event.objects.filter(category=EventCategory.SECURITY)
         query = self.request.GET.get("q", "").strip()
-        if query:
-            events = events.filter(message__icontains=query)
-        page = Paginator(events, 25).get_page(self.request.GET.get("page"))
+        return events.filter(message__icontains=query) if query else events
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("format") == "csv":
+            return events_csv(self.events(), "security-event-log.csv")
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        page = Paginator(self.events(), 25).get_page(self.request.GET.get("page"))
+        query = self.request.GET.get("q", "").strip()
         return super().get_context_data(page=page, query=query, **kwargs)

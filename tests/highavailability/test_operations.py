@@ -165,7 +165,7 @@ class RehearsalReportTests(PersonasMixin, TestCase):
         self.assertEqual(bars[1]["height"], 100.0)
         self.assertEqual(bars[0]["height"], 50.0)
         lines = self.client.get(reverse("highavailability:rehearsals"), {"format": "csv"})
-        rows = lines.content.decode().splitlines()
+        rows = b"".join(lines.streaming_content).decode().splitlines()
         self.assertTrue(rows[0].startswith("Started,Started by,Status,Failover stall (s)"))
         self.assertEqual(rows[1].split(",")[1:], ["console", "succeeded", "3.0", "6.1", "9.0",
                                                   "5.2", "120", "0"])  # fmt: skip
