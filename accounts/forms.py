@@ -39,6 +39,14 @@ class UserCreateForm(forms.Form):
     system_role = forms.ChoiceField(choices=SystemRole.choices, initial=SystemRole.SYSTEM_USER)
 
 
+class UserEditForm(forms.Form):
+    """A user's name and e-mail (the user name never changes)."""
+
+    first_name = forms.CharField(label="First Name", max_length=150, required=False)
+    last_name = forms.CharField(label="Last Name", max_length=150, required=False)
+    email = forms.EmailField(label="Email", required=False)
+
+
 class SystemRoleForm(forms.Form):
     """Change a user's system role."""
 

@@ -161,13 +161,20 @@ class VirtualAccount(models.Model):
 
 
 class UserProfile(models.Model):
-    """A user's system role; a Django superuser is always a System Administrator."""
+    """A user's system role (a Django superuser is always a System Administrator) and a pending
+    one-time password."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ssm_profile"
     )
     system_role = models.CharField(
         max_length=32, choices=SystemRole.choices, default=SystemRole.SYSTEM_USER
+    )
+    one_time_password = models.CharField(
+        max_length=256,
+        blank=True,
+        help_text="The password hash an administrator's reset set: while it is still the "
+        "user's password, the user must choose a new one before anything else.",
     )
 
     def __str__(self) -> str:

@@ -26,6 +26,8 @@ urlpatterns = [
         "accounts/<int:pk>/delete/", views.LocalAccountDeleteView.as_view(), name="account-delete"
     ),
     path("users/", views.UserListView.as_view(), name="user-list"),
+    path("users/<int:pk>/", views.UserDetailView.as_view(), name="user-detail"),
     path("users/<int:pk>/system-role/", views.UserSystemRoleView.as_view(), name="user-role"),
+    path("users/<int:pk>/<slug:action>/", views.UserActionView.as_view(), name="user-action"),
     path("access-management/", views.AccessManagementView.as_view(), name="access-management"),
 ]

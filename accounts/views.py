@@ -27,6 +27,7 @@ from .forms import (
     RejectForm,
     SystemRoleForm,
     UserCreateForm,
+    UserEditForm,
     VirtualAccountForm,
 )
 from .models import AccountMembership, AccountRequest
@@ -281,6 +282,118 @@ class UserSystemRoleView(SystemRoleRequiredMixin, View):
         else:
             messages.success(request, f"System role of {user.username} changed.")
         return redirect("accounts:user-list")
+
+
+USER_ACTIONS = {
+    "reset-password": (
+        "Reset password",
+        "btn-warning",
+        "{user} gets a one-time password, shown to you once: give it to them. Their lockout "
+        "ends, their current password stops working, and they must choose a new password when "
+        "they next log in.",
+    ),
+    "deactivate": (
+        "Deactivate",
+        "btn-warning",
+        "{user} can no longer log in, and their open sessions end at their next request. Their "
+        "roles are kept for when you reactivate them.",
+    ),
+    "reactivate": ("Reactivate", "btn-primary", "{user} can log in again with their roles."),
+    "delete": (
+        "Delete",
+        "btn-danger",
+        "{user} and their account roles are deleted. The event logs keep their name. This "
+        "cannot be undone.",
+    ),
+}
+
+
+class UserDetailView(SystemAdminRequiredMixin, TemplateView):
+    """A user's page: name and e-mail, roles, status, last log-in, and the lifecycle actions
+    (reset password, deactivate or reactivate, delete)."""
+
+    template_name = "accounts/user_detail.html"
+
+    def get_context_data(self, pk, **kwargs):
+        subject = get_object_or_404(
+            get_user_model().objects.prefetch_related("account_memberships__account"), pk=pk
+        )
+        kwargs.setdefault(
+            "form",
+            UserEditForm(
+                initial={
+                    "first_name": subject.first_name,
+                    "last_name": subject.last_name,
+                    "email": subject.email,
+                }
+            ),
+        )
+        return super().get_context_data(
+            subject=subject,
+            role=access.system_role(subject) or SystemRole.SYSTEM_USER,
+            one_time_password=services.one_time_password_in_use(subject),
+            actions=[
+                (slug, label, style)
+                for slug, (label, style, _) in USER_ACTIONS.items()
+                if slug != ("deactivate" if not subject.is_active else "reactivate")
+            ],
+            **kwargs,
+        )
+
+    def post(self, request, pk):
+        subject = get_object_or_404(get_user_model(), pk=pk)
+        form = UserEditForm(request.POST)
+        if form.is_valid():
+            try:
+                services.update_user(subject, **form.cleaned_data, by_user=request.user)
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, f"User {subject.username} saved.")
+                return redirect("accounts:user-detail", pk=pk)
+        return self.render_to_response(self.get_context_data(pk=pk, form=form), status=400)
+
+
+class UserActionView(SystemAdminRequiredMixin, TemplateView):
+    """Confirm, then do, one action on a user: reset password, deactivate, reactivate or
+    delete. A refusal (yourself, the last system administrator) is a 400 with the reason."""
+
+    template_name = "accounts/user_confirm.html"
+
+    def get_context_data(self, pk, action, **kwargs):
+        if action not in USER_ACTIONS:
+            raise Http404("No such action")
+        subject = get_object_or_404(get_user_model(), pk=pk)
+        label, style, description = USER_ACTIONS[action]
+        return super().get_context_data(
+            subject=subject,
+            action=action,
+            label=label,
+            style=style,
+            description=description.format(user=subject.username),
+            **kwargs,
+        )
+
+    def post(self, request, pk, action):
+        context = self.get_context_data(pk=pk, action=action)
+        subject = context["subject"]
+        try:
+            if action == "reset-password":
+                password = services.reset_password(subject, by_user=request.user)
+                context["one_time_password"] = password
+                return self.response_class(
+                    request, ["accounts/user_password.html"], context, using=self.template_engine
+                )
+            if action == "delete":
+                services.delete_user(subject, by_user=request.user)
+                messages.success(request, f"User {subject.username} deleted.")
+                return redirect("accounts:user-list")
+            services.set_user_active(subject, action == "reactivate", by_user=request.user)
+        except ValidationError as exc:
+            context["error"] = " ".join(exc.messages)
+            return self.render_to_response(context, status=400)
+        messages.success(request, f"User {subject.username} {action}d.")
+        return redirect("accounts:user-detail", pk=pk)
 
 
 # --- Access Management widget -------------------------------------------------------------

@@ -6,11 +6,14 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
+from accounts.services import one_time_password_in_use
+
 from . import services
 
 
 class PasswordExpiryMiddleware:
-    """Send a signed-in user whose password has expired to the password change page."""
+    """Send a signed-in user whose password has expired, or who logged in with a one-time
+    password, to the password change page."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -23,13 +26,20 @@ class PasswordExpiryMiddleware:
                 reverse("password_change_done"),
                 reverse("logout"),
             }
-            if request.path not in allowed and services.password_expired(user):
-                if request.path.startswith("/api/"):
-                    return JsonResponse(
-                        {"detail": "Your password has expired; change it in the web interface."},
-                        status=403,
-                    )
-                return redirect(f"{reverse('password_change')}?expired=1")
+            if request.path in allowed:
+                return self.get_response(request)
+            if one_time_password_in_use(user):
+                reason, why = "one_time", "is a one-time password an administrator set"
+            elif services.password_expired(user):
+                reason, why = "expired", "has expired"
+            else:
+                return self.get_response(request)
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"detail": f"Your password {why}; change it in the web interface."},
+                    status=403,
+                )
+            return redirect(f"{reverse('password_change')}?{reason}=1")
         return self.get_response(request)
 
 

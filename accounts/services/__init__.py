@@ -19,7 +19,17 @@ from .local_accounts import (
     satellite,
     set_unsigned_rum_reports,
 )
-from .users import create_user, remove_account_role, set_account_role, set_system_role
+from .users import (
+    create_user,
+    delete_user,
+    one_time_password_in_use,
+    remove_account_role,
+    reset_password,
+    set_account_role,
+    set_system_role,
+    set_user_active,
+    update_user,
+)
 
 __all__ = [
     "approve_account_request",
@@ -28,10 +38,15 @@ __all__ = [
     "create_user",
     "create_virtual_account",
     "delete_local_account",
+    "delete_user",
+    "one_time_password_in_use",
     "reject_account_request",
+    "reset_password",
     "remove_account_role",
     "satellite",
     "set_unsigned_rum_reports",
     "set_account_role",
     "set_system_role",
+    "set_user_active",
+    "update_user",
 ]

@@ -1,5 +1,8 @@
 """Local users, their system role and their roles in local accounts (Users, Access Management)."""
 
+import secrets
+
+from axes.utils import reset as axes_reset
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -121,3 +124,145 @@ def remove_account_role(user, account: LocalAccount, by_user):
             account=account,
             target=user.username,
         )
+
+
+# --- a user's lifecycle (Users → a user's page) -----------------------------------------
+
+ONE_TIME_PASSWORD_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _require_admin(by_user, what):
+    if not is_system_admin(by_user):
+        raise PermissionDenied(f"Only a system administrator can {what}.")
+
+
+def _refuse_self_and_last_admin(user, by_user, verb):
+    """Inside the change's transaction: the system administrators' rows are locked, so two
+    administrators removing each other at the same moment cannot leave none."""
+    if user.pk == by_user.pk:
+        raise ValidationError(f"You cannot {verb} yourself: ask another system administrator.")
+    User = get_user_model()
+    admins = set(
+        User.objects.select_for_update(of=("self",))
+        .filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(ssm_profile__system_role=SystemRole.SYSTEM_ADMIN))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if by_user.pk not in admins:
+        raise PermissionDenied("You are no longer an active system administrator.")
+    if user.pk in admins and len(admins) <= 1:
+        raise ValidationError(
+            f"{user.username} is the last active system administrator and cannot be {verb}d: "
+            "give another user the System Administrator role first."
+        )
+
+
+def update_user(user, *, first_name="", last_name="", email="", by_user):
+    """Edit a user's name and e-mail (the user name never changes)."""
+    _require_admin(by_user, "edit users")
+    first_name, last_name, email = first_name.strip(), last_name.strip(), email.strip()
+    User = get_user_model()
+    if email and User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": f"Another user already has the e-mail {email}."})
+    changes = [
+        f"{label} {old or '--'} → {new or '--'}"
+        for label, old, new in (
+            ("first name", user.first_name, first_name),
+            ("last name", user.last_name, last_name),
+            ("e-mail", user.email, email),
+        )
+        if old != new
+    ]
+    if not changes:
+        return user
+    with transaction.atomic():
+        user.first_name, user.last_name, user.email = first_name, last_name, email
+        user.full_clean(exclude=["password", "username"])
+        user.save(update_fields=["first_name", "last_name", "email"])
+        record_event(
+            EventCategory.USER,
+            "user_changed",
+            f"User {user.username} changed: {', '.join(changes)}",
+            user=by_user,
+            target=user.username,
+        )
+    return user
+
+
+def set_user_active(user, active: bool, *, by_user):
+    """Deactivate a user (they can no longer log in; their sessions end at their next
+    request) or reactivate them. Not yourself, not the last active system administrator."""
+    _require_admin(by_user, "deactivate or reactivate users")
+    verb = "reactivate" if active else "deactivate"
+    if user.is_active == active:
+        state = "active" if active else "inactive"
+        raise ValidationError(f"User {user.username} is already {state}.")
+    with transaction.atomic():
+        if not active:
+            _refuse_self_and_last_admin(user, by_user, verb)
+        user = type(user).objects.select_for_update().get(pk=user.pk)
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        record_event(
+            EventCategory.USER,
+            f"user_{verb}d",
+            f"User {user.username} {verb}d",
+            user=by_user,
+            target=user.username,
+        )
+    return user
+
+
+def delete_user(user, *, by_user):
+    """Delete a user and their account roles; the event logs keep their name. Not yourself,
+    not the last active system administrator."""
+    _require_admin(by_user, "delete users")
+    with transaction.atomic():
+        _refuse_self_and_last_admin(user, by_user, "delete")
+        user = type(user).objects.select_for_update().get(pk=user.pk)
+        username = user.username
+        user.delete()
+        record_event(
+            EventCategory.USER, "user_deleted", f"User {username} deleted", user=by_user,
+            target=username,
+        )  # fmt: skip
+
+
+def reset_password(user, *, by_user) -> str:
+    """Give a user a one-time password (returned once, to show to the administrator): it
+    unlocks the user, and the user must choose a new password at the next log-in."""
+    _require_admin(by_user, "reset passwords")
+    for groups in range(4, 27):  # as long as the Account Password policy asks
+        password = "-".join(
+            "".join(secrets.choice(ONE_TIME_PASSWORD_ALPHABET) for _ in range(5))
+            for _ in range(groups)
+        )
+        try:
+            validate_password(password, user)
+            break
+        except ValidationError:
+            continue
+    else:
+        raise ValidationError("No one-time password satisfies the Account Password policy.")
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        UserProfile.objects.update_or_create(
+            user=user, defaults={"one_time_password": user.password}
+        )
+        axes_reset(username=user.username.lower())  # its lockout, from every address
+        record_event(
+            EventCategory.USER,
+            "password_reset",
+            f"Password of {user.username} reset: a one-time password to change at the next log-in",
+            user=by_user,
+            target=user.username,
+        )
+    return password
+
+
+def one_time_password_in_use(user) -> bool:
+    """True while the user still logs in with the one-time password an administrator set."""
+    profile = UserProfile.objects.filter(user_id=user.pk).values("one_time_password").first()
+    return bool(profile and profile["one_time_password"] == user.password)

@@ -1,5 +1,7 @@
 """Users and Access Management in a real browser; a user of B never sees account A."""
 
+from pathlib import Path
+
 from tests.support.browser import BrowserTestCase
 from tests.support.personas import PASSWORD, build_personas
 
@@ -54,3 +56,49 @@ class AccessBrowserTests(BrowserTestCase):
         self.assertNotIn("AccountA", self.page.locator("[data-testid=accounts-table]").inner_text())
         response = self.page.goto(self.url("/admin/users/"))
         self.assertEqual(response.status, 403)
+
+    def test_reset_password_deactivate_and_the_security_event_log(self):
+        self.as_user("admin")
+        self.page.click("[data-testid=widget-users]")
+        self.page.get_by_role("link", name="victor", exact=True).click()
+        self.page.click("[data-testid=user-action-reset-password]")
+        self.page.click("[data-testid=confirm-user-action]")
+        one_time = self.page.locator("[data-testid=one-time-password]").inner_text().strip()
+        self.screenshot("users-one-time-password")
+
+        # victor logs in with it in another browser context and must choose a password first
+        victor = self.browser.new_context()
+        victor.set_default_timeout(15000)
+        page = victor.new_page()
+        page.goto(self.url("/login/"))
+        page.fill("#id_username", "victor")
+        page.fill("#id_password", one_time)
+        page.click("button[type=submit]")
+        page.locator("[data-testid=password-one-time]").wait_for()
+        page.fill("#id_old_password", one_time)
+        page.fill("#id_new_password1", "Victors-Own-Pass-2026")
+        page.fill("#id_new_password2", "Victors-Own-Pass-2026")
+        page.get_by_role("button", name="Change Password").click()
+        page.goto(self.url("/admin/"))
+        page.get_by_role("heading", name="Admin Workspace").wait_for()
+
+        # the administrator deactivates victor: victor's open session ends
+        self.page.goto(self.url(f"/admin/users/{self.victor.pk}/"))
+        self.page.click("[data-testid=user-action-deactivate]")
+        self.page.click("[data-testid=confirm-user-action]")
+        self.page.get_by_text("User victor deactivated.").wait_for()
+        self.assertEqual(self.page.locator("[data-testid=user-status]").inner_text(), "Inactive")
+        self.screenshot("users-user-page")
+        page.goto(self.url("/admin/"))
+        page.locator("#id_username").wait_for()  # back on the log-in page
+        victor.close()
+
+        self.page.goto(self.url("/admin/security/event-log/?q=victor"))
+        events = self.page.locator("[data-testid=security-events]").inner_text()
+        self.assertIn("User victor logged in from", events)
+        self.screenshot("security-event-log")
+        with self.page.expect_download() as download:
+            self.page.click("[data-testid=export-csv]")
+        text = Path(download.value.path()).read_text(encoding="utf-8")
+        self.assertTrue(text.startswith("Time (UTC),Category,Action,User,Account,Message,Result"))
+        self.assertIn("User victor logged in from", text)

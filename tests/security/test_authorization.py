@@ -78,6 +78,8 @@ DESIGNED = {
     "synchronization:synchronization-detail": ("login", "ok", "ok", "ok", "ok", "404"),
     "accounts:user-list": ("login", "ok", "deny", "deny", "deny", "deny"),
     "accounts:user-role": ("login", "405", "deny", "deny", "deny", "deny"),
+    "accounts:user-detail": ("login", "ok", "deny", "deny", "deny", "deny"),
+    "accounts:user-action": ("login", "ok", "deny", "deny", "deny", "deny"),
     "accounts:access-management": ("login", "ok", "ok", "ok", "deny", "404"),
     # On-Prem License Workspace (the page is asked for account A).
     "licensing:smart-licensing": ("login", "ok", "ok", "ok", "ok", "404"),
@@ -171,6 +173,8 @@ class AuthorizationMatrixTests(TestCase):
             "accounts-api:account-request-reject": {"pk": cls.request_row.pk},
             "synchronization-api:synchronization-detail": {"pk": cls.sync_row.pk},
             "accounts:user-role": {"pk": cls.victor.pk},
+            "accounts:user-detail": {"pk": cls.victor.pk},
+            "accounts:user-action": {"pk": cls.victor.pk, "action": "deactivate"},
             "licensing:token-revoke": {"pk": cls.token.pk},
             "licensing:report-download": {"kind": "licenses"},
             "licensing:smart-licensing-tab": {"tab": "inventory"},
