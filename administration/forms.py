@@ -40,3 +40,29 @@ class TestEmailForm(forms.Form):
     """Send a test e-mail through the saved SMTP server."""
 
     to = forms.EmailField(label="Send a test e-mail to", widget=forms.EmailInput(attrs=_text))
+
+
+class BackupForm(forms.Form):
+    """Support Center → Backup: the passphrase that encrypts the backup's secrets."""
+
+    passphrase = forms.CharField(
+        label="Passphrase",
+        min_length=12,
+        max_length=1024,
+        strip=False,
+        widget=forms.PasswordInput(attrs={**_text, "autocomplete": "new-password"}),
+        help_text="At least 12 characters. It encrypts the server's secrets in the file; the "
+        "restore asks for it. Keep it apart from the file.",
+    )
+    passphrase2 = forms.CharField(
+        label="Passphrase again",
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={**_text, "autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("passphrase") and data.get("passphrase") != data.get("passphrase2"):
+            self.add_error("passphrase2", "The two passphrases differ.")
+        return data

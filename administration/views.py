@@ -1,4 +1,9 @@
-"""The Admin Workspace frame and its Support Center, Network and Settings widgets."""
+"""The Admin Workspace frame and its Support Center (System Health, Logs, Backup), Network and
+Settings widgets."""
+
+import datetime as dt
+import tempfile
+from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -11,9 +16,11 @@ from django.views.generic import TemplateView, View
 from accounts import access
 from accounts.access import ADMIN, STAFF, SystemRoleRequiredMixin
 from core import services
+from core.models import Event
 from highavailability.services import cluster_status
 
-from .forms import MailServerForm, TestEmailForm
+from . import backup
+from .forms import BackupForm, MailServerForm, TestEmailForm
 from .health import journal_text, log_file, log_files, system_health
 from .network import network_state
 from .workspace import visible_widgets
@@ -74,6 +81,39 @@ class SupportCenterLogDownloadView(_SystemAdminOnly, View):
         response = HttpResponse(journal, content_type="text/plain")
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+class SupportCenterBackupView(_SystemAdminOnly, TemplateView):
+    """Support Center → Backup: download a backup of the server (database and secrets, the
+    secrets encrypted with a passphrase); how to restore one on the console."""
+
+    template_name = "administration/support_center_backup.html"
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", BackupForm())
+        return super().get_context_data(
+            is_system_admin=True,
+            tab="backup",
+            backups=Event.objects.filter(action__in=["backup_created", "backup_restored"])[:10],
+            **kwargs,
+        )
+
+    def post(self, request):
+        form = BackupForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        name = f"ssm-backup-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.tar"
+        with tempfile.TemporaryDirectory(prefix="ssm-backup-") as work:
+            path = Path(work) / name
+            try:
+                backup.backup(path, form.cleaned_data["passphrase"], user=request.user)
+            except backup.BackupError as exc:
+                form.add_error(None, str(exc))
+                return self.render_to_response(self.get_context_data(form=form), status=503)
+            handle = path.open("rb")  # still readable once the folder is gone
+        return FileResponse(
+            handle, as_attachment=True, filename=name, content_type="application/x-tar"
+        )
 
 
 class NetworkView(SystemRoleRequiredMixin, TemplateView):

@@ -28,6 +28,11 @@ urlpatterns = [
         views.SupportCenterLogDownloadView.as_view(),
         name="support-center-log-download",
     ),
+    path(
+        "admin/support-center/backup/",
+        views.SupportCenterBackupView.as_view(),
+        name="support-center-backup",
+    ),
     path("admin/network/", views.NetworkView.as_view(), name="network"),
     path("admin/settings/", views.SettingsView.as_view(), name="settings"),
     path("admin/api-toolkit/", licensing_views.ApiToolkitView.as_view(), name="api-toolkit"),
