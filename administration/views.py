@@ -16,10 +16,12 @@ from django.views.generic import TemplateView, View
 from accounts import access
 from accounts.access import ADMIN, STAFF, SystemRoleRequiredMixin
 from core import services
+from core.choices import LogLevel
 from core.models import Event
 from highavailability.services import cluster_status
 
 from . import backup
+from .bundle import support_bundle
 from .forms import BackupForm, MailServerForm, TestEmailForm
 from .health import journal_text, log_file, log_files, system_health
 from .network import network_state
@@ -58,14 +60,41 @@ class _SystemAdminOnly(SystemRoleRequiredMixin):
 
 
 class SupportCenterLogsView(_SystemAdminOnly, TemplateView):
-    """Support Center → Logs: the server's log files, to download (system administrators)."""
+    """Support Center → Logs: the server's log files to download, the support bundle, and
+    the log level of every process, chosen at run time (system administrators)."""
 
     template_name = "administration/support_center_logs.html"
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            logs=log_files(), is_system_admin=True, tab="logs", **kwargs
+            logs=log_files(),
+            is_system_admin=True,
+            tab="logs",
+            log_level=services.log_level(),
+            log_levels=LogLevel.choices,
+            **kwargs,
         )
+
+    def post(self, request):
+        try:
+            level = services.set_log_level(request.POST.get("level", ""), user=request.user)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            return self.render_to_response(self.get_context_data(), status=400)
+        messages.success(request, f"Log level set to {level}: every process follows it now.")
+        return redirect("support-center-logs")
+
+
+class SupportCenterBundleView(_SystemAdminOnly, View):
+    """Download the support bundle (tar.gz): logs, versions, services, ha_status, System
+    Health and the settings with every secret redacted."""
+
+    def get(self, request):
+        out = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once sent
+        support_bundle(out)
+        out.seek(0)
+        name = f"ssm-support-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.tar.gz"
+        return FileResponse(out, as_attachment=True, filename=name, content_type="application/gzip")
 
 
 class SupportCenterLogDownloadView(_SystemAdminOnly, View):

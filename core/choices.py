@@ -25,6 +25,15 @@ class MailSecurity(models.TextChoices):
     TLS = "tls", "SSL/TLS"
 
 
+class LogLevel(models.TextChoices):
+    """How much the server's processes log (Support Center → Logs)."""
+
+    DEBUG = "DEBUG", "Debug"
+    INFO = "INFO", "Info"
+    WARNING = "WARNING", "Warning"
+    ERROR = "ERROR", "Error"
+
+
 class EventCategory(models.TextChoices):
     """Which part of the product an event-log entry belongs to."""
 

@@ -1,10 +1,10 @@
-"""Ground-floor models: the event log and the server-wide mail settings."""
+"""Ground-floor models: the event log, the server-wide mail settings and the log level."""
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from .choices import EventCategory, EventResult, MailSecurity
+from .choices import EventCategory, EventResult, LogLevel, MailSecurity
 
 
 class Event(models.Model):
@@ -69,3 +69,14 @@ class MailServer(models.Model):
 
     def __str__(self):
         return f"{self.host}:{self.port}" if self.host else "no SMTP server"
+
+
+class LogSetting(models.Model):
+    """The log level every process of the server uses, chosen at run time (Support Center →
+    Logs); a single row. Without it, LOG_LEVEL from the environment."""
+
+    level = models.CharField(max_length=8, choices=LogLevel.choices, default=LogLevel.INFO)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Log level {self.level}"

@@ -1,19 +1,21 @@
-"""Ground-floor services: the event log (record_event) and Settings → Email's SMTP server."""
+"""Ground-floor services: the event log (record_event), Settings → Email's SMTP server and
+the log level chosen at run time."""
 
 import base64
 import hashlib
 import logging
 import smtplib
+import time
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, send_mail
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
-from .choices import EventCategory, EventResult, MailSecurity
-from .models import Event, MailServer
+from .choices import EventCategory, EventResult, LogLevel, MailSecurity
+from .models import Event, LogSetting, MailServer
 
 log = logging.getLogger(__name__)
 
@@ -162,3 +164,48 @@ def mail_on_commit(address: str, subject: str, body: str):
 def format_time(value) -> str:
     """A time as the workspace shows it (2021-Jun-20 18:39:00), or "never"."""
     return value.strftime("%Y-%b-%d %H:%M:%S") if value else "never"
+
+
+# --- the log level, chosen at run time ------------------------------------------------------
+
+LOG_LEVEL_CHECK_SECONDS = 5  # how soon every process follows a new choice
+_log_level_checked = [-LOG_LEVEL_CHECK_SECONDS]
+
+
+def log_level() -> str:
+    """The log level chosen in Support Center → Logs (else LOG_LEVEL of the environment)."""
+    row = LogSetting.objects.filter(pk=SINGLETON).values_list("level", flat=True).first()
+    return row or settings.LOG_LEVEL
+
+
+def set_log_level(level: str, *, user=None) -> str:
+    """Choose the log level of every process of the server (each follows within a few
+    seconds: the web server at its next request, the worker at its next task)."""
+    level = str(level).upper()
+    if level not in LogLevel.values:
+        raise ValidationError(f"Choose a log level among {', '.join(LogLevel.values)}.")
+    with transaction.atomic():
+        previous = log_level()
+        LogSetting.objects.update_or_create(pk=SINGLETON, defaults={"level": level})
+        record_event(
+            EventCategory.SYSTEM,
+            "log_level_changed",
+            f"Log level changed from {previous} to {level}",
+            user=user,
+        )
+    apply_log_level(force=True)
+    return level
+
+
+def apply_log_level(*, force: bool = False) -> None:
+    """Give this process's root logger the chosen level; reads it at most every few seconds
+    (a database that does not answer leaves the level as it is)."""
+    now = time.monotonic()
+    if not force and now - _log_level_checked[0] < LOG_LEVEL_CHECK_SECONDS:
+        return
+    _log_level_checked[0] = now
+    try:
+        level = log_level()
+    except DatabaseError:
+        return
+    logging.getLogger().setLevel(level)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.LogLevelMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "security.middleware.RejectNulBytesMiddleware",
     "licensing.gateway.TransportGatewayMiddleware",
@@ -389,11 +390,12 @@ ALLOWED_HOSTS = ServerNames(
     sources=[interface_addresses],
 )
 
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()  # until one is chosen at run time
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Tests provoke 4xx answers on purpose; only server errors are worth a line there.
     # A refused Host header is one line (no traceback) outside tests, and none in tests.
     "loggers": {

@@ -29,6 +29,11 @@ urlpatterns = [
         name="support-center-log-download",
     ),
     path(
+        "admin/support-center/bundle/",
+        views.SupportCenterBundleView.as_view(),
+        name="support-center-bundle",
+    ),
+    path(
         "admin/support-center/backup/",
         views.SupportCenterBackupView.as_view(),
         name="support-center-backup",

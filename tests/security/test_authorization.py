@@ -44,6 +44,7 @@ DESIGNED = {
     "support-center": ("login", "ok", "ok", "ok", "ok", "ok"),
     "support-center-logs": ("login", "ok", "deny", "deny", "deny", "deny"),
     "support-center-backup": ("login", "ok", "deny", "deny", "deny", "deny"),
+    "support-center-bundle": ("login", "ok", "deny", "deny", "deny", "deny"),
     "support-center-log-download": ("login", "ok", "deny", "deny", "deny", "deny"),
     "api-toolkit": ("login", "ok", "ok", "404", "404", "404"),
     "network": ("login", "ok", "ok", "deny", "deny", "deny"),
