@@ -14,12 +14,17 @@ class AccountRequestStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
-@badge_colours({"active": "success", "inactive": "secondary", "deleting": "warning"})
+@badge_colours(
+    {"active": "success", "inactive": "secondary", "deactivated": "danger", "deleting": "warning"}
+)
 class AccountStatus(models.TextChoices):
-    """State of a local account (one registered with Cisco Software Central)."""
+    """State of a local account (one registered with Cisco Software Central): Inactive when
+    CSC says so, Deactivated by a system administrator here (products refused, no
+    synchronization) until reactivated."""
 
     ACTIVE = "active", "Active"
     INACTIVE = "inactive", "Inactive"
+    DEACTIVATED = "deactivated", "Deactivated"
     DELETING = "deleting", "Deleting"
 
 

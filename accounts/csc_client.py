@@ -198,7 +198,9 @@ def build_sync_request(
         "nonce": nonce or secrets.token_hex(16),
         "timestamp": timezone.now().isoformat(),
         "local_account": account.name,
+        "type": report.get("type", "full"),  # standard: what changed, and "removed"
         "product_instances": report.get("product_instances", []),
+        "removed": report.get("removed", []),
         "usage": report.get("usage", []),
     }
     if product_ca_csr:

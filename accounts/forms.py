@@ -17,6 +17,13 @@ class AccountRequestForm(forms.Form):
     notification_email = forms.EmailField(label="Email for Notification")
 
 
+class LocalAccountEditForm(forms.Form):
+    """An account's e-mail for notification and description."""
+
+    notification_email = forms.EmailField(label="Email for Notification")
+    description = forms.CharField(max_length=300, required=False)
+
+
 class RejectForm(forms.Form):
     """Reject an account request with a reason."""
 

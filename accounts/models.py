@@ -82,6 +82,7 @@ class LocalAccount(models.Model):
     cisco_smart_account = models.CharField("Cisco Smart Account", max_length=100)
     cisco_virtual_account = models.CharField("Cisco Virtual Account", max_length=100)
     notification_email = models.EmailField("Email for Notification")
+    description = models.CharField(max_length=300, blank=True)
     status = models.CharField(
         max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE
     )

@@ -25,6 +25,12 @@ urlpatterns = [
     path(
         "accounts/<int:pk>/delete/", views.LocalAccountDeleteView.as_view(), name="account-delete"
     ),
+    path("accounts/<int:pk>/edit/", views.LocalAccountEditView.as_view(), name="account-edit"),
+    path(
+        "accounts/<int:pk>/<slug:action>/",
+        views.LocalAccountActionView.as_view(),
+        name="account-action",
+    ),
     path("users/", views.UserListView.as_view(), name="user-list"),
     path("users/<int:pk>/", views.UserDetailView.as_view(), name="user-detail"),
     path("users/<int:pk>/system-role/", views.UserSystemRoleView.as_view(), name="user-role"),

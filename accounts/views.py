@@ -23,6 +23,7 @@ from .choices import AccountRequestStatus, SystemRole
 from .forms import (
     AccountRequestForm,
     EventFilterForm,
+    LocalAccountEditForm,
     MembershipForm,
     RejectForm,
     SystemRoleForm,
@@ -216,6 +217,103 @@ class LocalAccountDeleteView(AdminPageMixin, TemplateView):
             return redirect("accounts:account-detail", pk=pk)
         messages.success(request, f"Account {name} deleted.")
         return redirect("accounts:account-list")
+
+
+class LocalAccountEditView(AdminPageMixin, TemplateView):
+    """Edit an account's e-mail for notification and description (its Account Administrators
+    and system administrators)."""
+
+    template_name = "accounts/account_edit.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.account = access.get_account_or_404(request.user, kwargs["pk"])
+            if not access.can_manage(request.user, self.account):
+                raise PermissionDenied("Only an Account Administrator can edit the account.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault(
+            "form",
+            LocalAccountEditForm(
+                initial={
+                    "notification_email": self.account.notification_email,
+                    "description": self.account.description,
+                }
+            ),
+        )
+        return super().get_context_data(tab="accounts:account-list", account=self.account, **kwargs)
+
+    def post(self, request, pk):
+        form = LocalAccountEditForm(request.POST)
+        if form.is_valid():
+            try:
+                services.update_local_account(
+                    self.account, **form.cleaned_data, by_user=request.user
+                )
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, f"Account {self.account.name} saved.")
+                return redirect("accounts:account-detail", pk=pk)
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+ACCOUNT_ACTIONS = {
+    "deactivate": (
+        "Deactivate",
+        "btn-warning",
+        'Its products are refused ("account_deactivated") when they register, renew, ask for '
+        "authorization or report usage, and it does not synchronize with Cisco Software Central "
+        "until you reactivate it. Nothing is deleted.",
+    ),
+    "reactivate": (
+        "Reactivate",
+        "btn-primary",
+        "Its products are accepted again and it synchronizes again; Cisco Software Central's "
+        "state of its virtual account then decides Active or Inactive.",
+    ),
+}
+
+
+class LocalAccountActionView(AdminPageMixin, TemplateView):
+    """Confirm, then deactivate or reactivate an account (system administrators)."""
+
+    template_name = "accounts/account_confirm_action.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if kwargs["action"] not in ACCOUNT_ACTIONS:
+            raise Http404("No such action")
+        if request.user.is_authenticated:
+            self.account = access.get_account_or_404(request.user, kwargs["pk"])
+            if not access.is_system_admin(request.user):
+                raise PermissionDenied(
+                    "Only a system administrator can deactivate or reactivate accounts."
+                )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        label, style, description = ACCOUNT_ACTIONS[self.kwargs["action"]]
+        return super().get_context_data(
+            tab="accounts:account-list",
+            account=self.account,
+            label=label,
+            style=style,
+            description=description,
+            **kwargs,
+        )
+
+    def post(self, request, pk, action):
+        try:
+            services.set_local_account_active(
+                self.account, action == "reactivate", by_user=request.user
+            )
+        except ValidationError as exc:
+            return self.render_to_response(
+                self.get_context_data(error=" ".join(exc.messages)), status=400
+            )
+        messages.success(request, f"Account {self.account.name} {action}d.")
+        return redirect("accounts:account-detail", pk=pk)
 
 
 # --- Users widget -------------------------------------------------------------------------

@@ -159,6 +159,10 @@ def _answer(kind, registration, request_payload, extra, bad):
 def _synchronize(registration, payload, bad) -> dict:
     instances = payload.get("product_instances", [])
     usage = payload.get("usage", [])
+    standard = payload.get("type") == "standard"  # changes since the last one, else all
+    removed = payload.get("removed", [])
+    if not isinstance(removed, list) or not all(isinstance(n, str) for n in removed):
+        raise ApiError(400, "removed must be a list of product instance names.")
     if not isinstance(instances, list) or not all(
         isinstance(i, dict) and isinstance(i.get("name"), str) for i in instances
     ):
@@ -181,7 +185,11 @@ def _synchronize(registration, payload, bad) -> dict:
             raise ApiError(400, str(exc)) from None
     now = timezone.now()
     with transaction.atomic():
-        registration.product_instances.all().delete()
+        if standard:
+            names = [i["name"][:300] for i in instances] + [n[:300] for n in removed]
+            registration.product_instances.filter(name__in=names).delete()
+        else:
+            registration.product_instances.all().delete()
         ReportedProductInstance.objects.bulk_create(
             ReportedProductInstance(
                 registration=registration,

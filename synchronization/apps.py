@@ -7,3 +7,12 @@ class SynchronizationConfig(AppConfig):
 
     name = "synchronization"
     verbose_name = "Synchronization"
+
+    def ready(self):
+        from accounts.signals import local_account_approved
+
+        from .services import queue_first_synchronization
+
+        local_account_approved.connect(
+            queue_first_synchronization, dispatch_uid="synchronization.first"
+        )

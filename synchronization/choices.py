@@ -33,4 +33,13 @@ class SyncTrigger(models.TextChoices):
 
     ON_DEMAND = "on_demand", "On Demand"
     SCHEDULED = "scheduled", "Scheduled"
+    APPROVAL = "approval", "After Approval"
     MANUAL_FILE = "manual_file", "Manual File"
+
+
+class SyncScope(models.TextChoices):
+    """What a network synchronization uploads: the product instances changed since the last
+    successful synchronization (standard), or every one of them (full)."""
+
+    STANDARD = "standard", "Standard"
+    FULL = "full", "Full"

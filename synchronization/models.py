@@ -7,7 +7,7 @@ from django.db.models import Q
 from accounts.choices import SyncMode
 from accounts.models import LocalAccount
 
-from .choices import SyncStatus, SyncTrigger
+from .choices import SyncScope, SyncStatus, SyncTrigger
 
 
 class Synchronization(models.Model):
@@ -21,6 +21,7 @@ class Synchronization(models.Model):
         max_length=16, choices=SyncTrigger.choices, default=SyncTrigger.ON_DEMAND
     )
     status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.QUEUED)
+    scope = models.CharField(max_length=16, choices=SyncScope.choices, default=SyncScope.FULL)
     progress = models.PositiveSmallIntegerField(default=0)
     log = models.JSONField(default=list, blank=True)
     error = models.CharField(max_length=300, blank=True)

@@ -18,7 +18,7 @@ from accounts.choices import SyncMode
 from security.services import resynchronization_account_ids
 
 from . import services
-from .choices import SyncStatus
+from .choices import SyncScope, SyncStatus
 from .forms import ManualResponseForm
 from .models import Synchronization
 
@@ -72,18 +72,24 @@ class SynchronizationView(AdminPageMixin, TemplateView):
 
 
 class SynchronizeNowView(LoginRequiredMixin, View):
-    """Synchronize now (network mode): queue the job."""
+    """Synchronize now (network mode): queue a standard (what changed) or full (everything)
+    synchronization."""
 
     def post(self, request, pk):
         account = access.get_account_or_404(request.user, pk)
         if not access.can_synchronize(request.user, account):
             raise PermissionDenied("You cannot synchronize this account.")
+        scope = request.POST.get("scope") or SyncScope.STANDARD
+        if scope not in SyncScope.values:
+            messages.error(request, "Choose a standard or a full synchronization.")
+            return redirect("synchronization:synchronization")
         try:
-            job = services.request_synchronization(account, request.user)
+            job = services.request_synchronization(account, request.user, scope=scope)
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
         else:
-            messages.info(request, f"Synchronization of {account.name} started.")
+            label = job.get_scope_display()
+            messages.info(request, f"{label} synchronization of {account.name} started.")
             return redirect(reverse("synchronization:synchronization") + f"?job={job.pk}")
         return redirect("synchronization:synchronization")
 

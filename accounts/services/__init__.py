@@ -17,7 +17,9 @@ from .local_accounts import (
     create_virtual_account,
     delete_local_account,
     satellite,
+    set_local_account_active,
     set_unsigned_rum_reports,
+    update_local_account,
 )
 from .users import (
     create_user,
@@ -44,9 +46,11 @@ __all__ = [
     "reset_password",
     "remove_account_role",
     "satellite",
+    "set_local_account_active",
     "set_unsigned_rum_reports",
     "set_account_role",
     "set_system_role",
     "set_user_active",
+    "update_local_account",
     "update_user",
 ]

@@ -17,6 +17,7 @@ from ..models import (
     AccountRequest,
     LocalAccount,
 )
+from ..signals import local_account_approved
 from .local_accounts import create_local_account, satellite
 
 
@@ -186,6 +187,11 @@ def approve_account_request(account_request: AccountRequest, by_user) -> LocalAc
             user=by_user,
             account=account,
             request_id=locked.pk,
+        )
+        transaction.on_commit(
+            lambda: local_account_approved.send(
+                sender=LocalAccount, account=account, by_user=by_user
+            )
         )
         _notify(
             locked,

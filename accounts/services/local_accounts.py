@@ -165,3 +165,66 @@ def set_unsigned_rum_reports(account: LocalAccount, accept: bool, *, by_user) ->
                 account=account,
                 user=by_user,
             )
+
+
+def update_local_account(account: LocalAccount, *, notification_email, description, by_user):
+    """Edit an account's e-mail for notification and description (its name and Cisco
+    accounts are what CSC knows it by, and do not change)."""
+    if not can_manage(by_user, account):
+        raise PermissionDenied("Only an Account Administrator can edit the account.")
+    email, description = notification_email.strip(), description.strip()
+    changes = [
+        f"{label} {old or '--'} → {new or '--'}"
+        for label, old, new in (
+            ("e-mail for notification", account.notification_email, email),
+            ("description", account.description, description),
+        )
+        if old != new
+    ]
+    if not changes:
+        return account
+    with transaction.atomic():
+        account.notification_email, account.description = email, description
+        account.full_clean(validate_unique=False, validate_constraints=False)
+        account.save(update_fields=["notification_email", "description"])
+        record_event(
+            EventCategory.ACCOUNT,
+            "account_changed",
+            f"Account {account.name} changed: {', '.join(changes)}",
+            user=by_user,
+            account=account,
+        )
+    return account
+
+
+def set_local_account_active(account: LocalAccount, active: bool, *, by_user) -> LocalAccount:
+    """Deactivate an account (its products are refused with "account_deactivated" and it does
+    not synchronize) or reactivate it (it synchronizes again; CSC's state then decides
+    Active or Inactive)."""
+    if not is_system_admin(by_user):
+        raise PermissionDenied("Only a system administrator can deactivate or reactivate accounts.")
+    old, new = (
+        (AccountStatus.DEACTIVATED, AccountStatus.ACTIVE)
+        if active
+        else (None, AccountStatus.DEACTIVATED)
+    )
+    with transaction.atomic():
+        locked = LocalAccount.objects.select_for_update().get(pk=account.pk)
+        if locked.status == AccountStatus.DELETING:
+            raise ValidationError(f"Account {locked.name} is being deleted.")
+        if (old is not None and locked.status != old) or locked.status == new:
+            state = "active" if active else "deactivated"
+            raise ValidationError(f"Account {locked.name} is already {state}.")
+        locked.status = new
+        locked.save(update_fields=["status"])
+        verb = "reactivated" if active else "deactivated"
+        record_event(
+            EventCategory.ACCOUNT,
+            f"account_{verb}",
+            f"Account {locked.name} {verb}"
+            + ("" if active else ": its products are refused and it does not synchronize"),
+            user=by_user,
+            account=locked,
+        )
+    account.status = new
+    return locked

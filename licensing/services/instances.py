@@ -1,6 +1,7 @@
 """Product instances changed from the workspace or the API: removed or moved."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import VirtualAccount
 from core.choices import EventCategory
@@ -55,7 +56,10 @@ def transfer_instance(instance: ProductInstance, target: VirtualAccount, *, user
         source = locked.virtual_account_id
         add_to_counters(source, {t: -c for t, c in usage.items()})
         add_to_counters(target.pk, usage)
-        ProductInstance.objects.filter(pk=locked.pk).update(virtual_account=target)
+        ProductInstance.objects.filter(pk=locked.pk).update(
+            virtual_account=target,
+            last_contact=timezone.now(),  # in the next standard sync
+        )
         record_event(
             EventCategory.LICENSING,
             "product_transferred",

@@ -70,9 +70,26 @@ def license_rows(virtual_account) -> list[dict]:
     return sorted(rows.values(), key=lambda r: r["name"].lower())
 
 
-def sync_report(account: LocalAccount) -> dict:
+def sync_report(account: LocalAccount, *, since=None) -> dict:
     """What a synchronization uploads for a local account: its registered product instances
-    and the In Use count of each license, summed over its virtual accounts."""
+    and the In Use count of each license, summed over its virtual accounts. With `since`
+    (a standard synchronization) only the instances contacted, moved or registered since
+    then, and the names of those that left (deregistered or removed) since then."""
+    registered = ProductInstance.objects.filter(
+        virtual_account__account=account, status=InstanceStatus.REGISTERED
+    )
+    removed = []
+    if since is not None:
+        registered = registered.filter(last_contact__gte=since)
+        removed = sorted(
+            set(
+                ProductInstance.objects.filter(virtual_account__account=account)
+                .exclude(status=InstanceStatus.REGISTERED)
+                .filter(last_contact__gte=since)
+                .values_list("name", flat=True)
+            )
+            - set(registered.values_list("name", flat=True))
+        )
     instances = [
         {
             "name": pi.name,
@@ -82,11 +99,9 @@ def sync_report(account: LocalAccount) -> dict:
             "virtual_account": pi.virtual_account.name,
             "last_contact": pi.last_contact.isoformat(),
         }
-        for pi in ProductInstance.objects.filter(
-            virtual_account__account=account, status=InstanceStatus.REGISTERED
+        for pi in registered.select_related("virtual_account").order_by(
+            "virtual_account__name", "name", "pk"
         )
-        .select_related("virtual_account")
-        .order_by("virtual_account__name", "name", "pk")
     ]
     usage = (
         LicenseCounter.objects.filter(virtual_account__account=account)
@@ -95,7 +110,9 @@ def sync_report(account: LocalAccount) -> dict:
         .order_by("tag")
     )
     return {
+        "type": "full" if since is None else "standard",
         "product_instances": instances,
+        "removed": removed,
         "usage": [{"tag": row["tag"], "count": int(row["count"])} for row in usage],
     }
 

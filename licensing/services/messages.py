@@ -7,6 +7,7 @@ from cryptography import x509
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.choices import AccountStatus
 from core.choices import EventCategory
 from core.services import record_event
 
@@ -26,7 +27,12 @@ from .common import (
     AUTHORIZATION_DAYS,
 )
 from .licenses import license_rows
-from .registration import certificate_body, check_ca_name, register_product
+from .registration import (
+    certificate_body,
+    check_ca_name,
+    refuse_inactive_account,
+    register_product,
+)
 from .usage import release, set_usage
 
 _cert_cache: dict[str, object] = {}
@@ -59,6 +65,8 @@ def _authenticate(message: Message) -> ProductInstance:
         raise EnvelopeError(
             401, "bad_signature", "signature does not verify with the ID certificate"
         )
+    if instance.virtual_account.account.status == AccountStatus.DEACTIVATED:
+        refuse_inactive_account(AccountStatus.DEACTIVATED)
     try:
         with transaction.atomic():
             UsedNonce.objects.create(instance=instance, nonce=message.nonce)

@@ -9,6 +9,7 @@ import psycopg
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from accounts.choices import AccountStatus
 from accounts.models import LocalAccount
 from core import timing
 from core.choices import EventCategory, EventResult
@@ -134,7 +135,20 @@ class _Token:
     names: tuple[str, str]  # the Host Common Name: current, previous
 
 
-def _refuse_unusable(live: bool | None, current: bool, active: bool) -> None:
+def refuse_inactive_account(status: str) -> None:
+    """A product of an account that is not active: deactivated here by a system
+    administrator, or not active in Cisco Software Central."""
+    if status == AccountStatus.DEACTIVATED:
+        raise EnvelopeError(
+            403,
+            "account_deactivated",
+            "the local account is deactivated: a system administrator of this server must "
+            "reactivate it",
+        )
+    raise EnvelopeError(403, "account_inactive", "the local account is not active")
+
+
+def _refuse_unusable(live: bool | None, current: bool, active: bool, status: str = "") -> None:
     """Refuse a token that is unknown (live None), revoked, expired, or whose account is not
     active."""
     if live is None:
@@ -144,7 +158,7 @@ def _refuse_unusable(live: bool | None, current: bool, active: bool) -> None:
     if not current:
         raise EnvelopeError(403, "token_expired", "registration token is expired")
     if not active:
-        raise EnvelopeError(403, "account_inactive", "the local account is not active")
+        refuse_inactive_account(status)
 
 
 def _read_token(value: str) -> tuple:
@@ -164,7 +178,9 @@ def _token_for_registration(value: str) -> _Token:
 
     row = cached(f"token:{value}", CACHE_SECONDS, lambda: _read_token(value))
     token_id, va_id, account_id, account_status, revoked, expires, max_uses, name, previous = row
-    _refuse_unusable(revoked is None, expires > timezone.now(), account_status == "active")
+    _refuse_unusable(
+        revoked is None, expires > timezone.now(), account_status == "active", account_status
+    )
     if name is None:
         name, previous = cached("default_hcn", CACHE_SECONDS, security.default_host_common_name), ""
     return _Token(token_id, va_id, account_id, max_uses, (name, previous))

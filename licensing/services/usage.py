@@ -65,5 +65,6 @@ def set_usage(instance: ProductInstance, counts, *, replace: bool) -> dict[str, 
 def release(instance: ProductInstance, status: InstanceStatus) -> None:
     """Release all the instance's licenses and take it out of the list."""
     set_usage(instance, [], replace=True)
-    ProductInstance.objects.filter(pk=instance.pk).update(status=status)
-    instance.status = status
+    now = timezone.now()  # when it left: a standard synchronization reports it
+    ProductInstance.objects.filter(pk=instance.pk).update(status=status, last_contact=now)
+    instance.status, instance.last_contact = status, now

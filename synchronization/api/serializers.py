@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from ..choices import SyncScope
 from ..models import Synchronization
 
 
@@ -17,6 +18,7 @@ class SynchronizationSerializer(serializers.ModelSerializer):
             "account",
             "account_name",
             "mode",
+            "scope",
             "trigger",
             "status",
             "progress",
@@ -27,3 +29,10 @@ class SynchronizationSerializer(serializers.ModelSerializer):
             "finished",
         ]
         read_only_fields = fields
+
+
+class SynchronizeRequestSerializer(serializers.Serializer):
+    """What to upload: the product instances changed since the last successful
+    synchronization (standard) or every one of them (full)."""
+
+    scope = serializers.ChoiceField(choices=SyncScope.choices, default=SyncScope.STANDARD)

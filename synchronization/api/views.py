@@ -12,7 +12,7 @@ from accounts import access
 
 from .. import services
 from ..models import Synchronization
-from .serializers import SynchronizationSerializer
+from .serializers import SynchronizationSerializer, SynchronizeRequestSerializer
 
 
 class SynchronizationViewSet(viewsets.ReadOnlyModelViewSet):
@@ -28,16 +28,21 @@ class SynchronizationViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class LocalAccountSynchronizeView(APIView):
-    """POST /local-accounts/{id}/synchronize/: queue a network synchronization (202, the job)."""
+    """POST /local-accounts/{id}/synchronize/: queue a network synchronization (202, the job);
+    `{"scope": "full"}` uploads every product instance, the default "standard" what changed."""
 
-    @extend_schema(request=None, responses={202: SynchronizationSerializer})
+    @extend_schema(request=SynchronizeRequestSerializer, responses={202: SynchronizationSerializer})
     def post(self, request, pk):
         """Queue a network synchronization; answers the job (202)."""
         account = access.get_account_or_404(request.user, pk)
         if not access.can_synchronize(request.user, account):
             raise PermissionDenied("Your role in this account does not allow synchronization.")
+        asked = SynchronizeRequestSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
         try:
-            job = services.request_synchronization(account, request.user)
+            job = services.request_synchronization(
+                account, request.user, scope=asked.validated_data["scope"]
+            )
         except DjangoValidationError as exc:
             raise ValidationError({"detail": exc.messages}) from None
         return Response(SynchronizationSerializer(job).data, status=status.HTTP_202_ACCEPTED)

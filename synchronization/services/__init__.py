@@ -6,6 +6,7 @@ from .manual import export_manual_sync_request, import_manual_sync_response
 from .network import (
     due_accounts,
     queue_due_synchronizations,
+    queue_first_synchronization,
     request_synchronization,
     run_synchronization,
     set_sync_mode,
@@ -25,6 +26,7 @@ __all__ = [
     "install_product_certificate",
     "product_certificate_csr",
     "queue_due_synchronizations",
+    "queue_first_synchronization",
     "request_synchronization",
     "resynchronize_product_certificate",
     "run_synchronization",

@@ -23,7 +23,7 @@ from licensing.services import sync_report
 
 # tasks.py imports this package too: both refer to each other as modules, at call time
 from .. import tasks
-from ..choices import SyncStatus, SyncTrigger
+from ..choices import SyncScope, SyncStatus, SyncTrigger
 from ..models import Synchronization
 from .jobs import apply_sync_response, claim, expire_stale_jobs, fail, log_line, progress
 from .product_certificate import resynchronize_product_certificate
@@ -32,10 +32,17 @@ log = logging.getLogger(__name__)
 
 
 def request_synchronization(
-    account: LocalAccount, by_user=None, trigger=SyncTrigger.ON_DEMAND, *, enqueue=True
+    account: LocalAccount,
+    by_user=None,
+    trigger=SyncTrigger.ON_DEMAND,
+    *,
+    enqueue=True,
+    scope=SyncScope.STANDARD,
 ) -> Synchronization:
     """Queue a network synchronization (or return the one already queued or running).
 
+    Standard uploads the product instances changed since the last successful
+    synchronization, full every one of them (the first synchronization is always full).
     With enqueue=False no Celery task is sent; the caller runs run_synchronization itself.
     """
     if by_user is not None and not can_synchronize(by_user, account):
@@ -44,6 +51,13 @@ def request_synchronization(
         raise ValidationError(
             f"Account {account.name} is not registered with Cisco Software Central."
         )
+    if account.status == AccountStatus.DEACTIVATED:
+        raise ValidationError(
+            f"Account {account.name} is deactivated: a system administrator reactivates it "
+            "(Accounts → the account → Reactivate) before it synchronizes."
+        )
+    if account.last_synchronized is None:
+        scope = SyncScope.FULL
     with transaction.atomic():
         expire_stale_jobs(account)
         active = account.synchronizations.filter(
@@ -57,6 +71,7 @@ def request_synchronization(
                     account=account,
                     mode=SyncMode.NETWORK,
                     trigger=SyncTrigger(trigger),
+                    scope=SyncScope(scope),
                     requested_by=by_user if getattr(by_user, "pk", None) else None,
                     log=[log_line("Synchronization queued")],
                 )
@@ -67,7 +82,8 @@ def request_synchronization(
         record_event(
             EventCategory.SYNCHRONIZATION,
             "synchronization_queued",
-            f"Synchronization of {account.name} queued ({SyncTrigger(trigger).label})",
+            f"{SyncScope(scope).label} synchronization of {account.name} queued "
+            f"({SyncTrigger(trigger).label})",
             user=by_user,
             result=EventResult.INFO,
             account=account,
@@ -76,6 +92,17 @@ def request_synchronization(
         if enqueue:
             transaction.on_commit(lambda: tasks.run_synchronization_task.delay(sync.pk))
     return sync
+
+
+def _last_success_started(account):
+    """When the last successful synchronization began collecting (a standard one uploads what
+    changed from then on; None: there was none, everything goes)."""
+    return (
+        account.synchronizations.filter(status=SyncStatus.SUCCEEDED, started__isnull=False)
+        .order_by("-started")
+        .values_list("started", flat=True)
+        .first()
+    )
 
 
 def run_synchronization(sync_id) -> Synchronization | None:
@@ -87,11 +114,15 @@ def run_synchronization(sync_id) -> Synchronization | None:
     identity = satellite()
     try:
         progress(sync_id, 15, "Collecting product instances and usage")
-        report = sync_report(account)
+        since = _last_success_started(account) if sync.scope == SyncScope.STANDARD else None
+        report = sync_report(account, since=since)
         progress(
             sync_id,
             30,
-            f"Uploading {len(report['product_instances'])} product instances and "
+            f"Uploading {len(report['product_instances'])} product instances"
+            + (f" changed since {since:%Y-%b-%d %H:%M:%S}" if since else "")
+            + (f", {len(report['removed'])} removed" if report.get("removed") else "")
+            + " and "
             f"{len(report['usage'])} usage records to Cisco Software Central",
         )
         answer = csc_client.synchronize(account, identity.server_id, report)
@@ -140,7 +171,7 @@ def due_accounts():
     """Network-mode accounts whose synchronization is due (never synchronized or 30 days old)."""
     cutoff = timezone.now() - SYNC_INTERVAL
     return (
-        LocalAccount.objects.exclude(status=AccountStatus.DELETING)
+        LocalAccount.objects.exclude(status__in=[AccountStatus.DELETING, AccountStatus.DEACTIVATED])
         .exclude(csc_registration_id="")
         .filter(sync_mode=SyncMode.NETWORK)
         .filter(Q(last_synchronized__isnull=True) | Q(last_synchronized__lte=cutoff))
@@ -155,3 +186,12 @@ def queue_due_synchronizations() -> int:
         if sync.trigger == SyncTrigger.SCHEDULED and sync.status == SyncStatus.QUEUED:
             queued += 1
     return queued
+
+
+def queue_first_synchronization(sender=None, account=None, by_user=None, **kwargs):
+    """A newly approved account synchronizes at once (accounts' local_account_approved), so
+    its licenses show without anyone pressing "Synchronize now"."""
+    try:
+        request_synchronization(account, None, SyncTrigger.APPROVAL, scope=SyncScope.FULL)
+    except ValidationError as exc:
+        log.warning("No first synchronization for %s: %s", account.name, "; ".join(exc.messages))

@@ -1,7 +1,10 @@
 """Synchronization through a real Celery worker and a real mock CSC process."""
 
+import datetime as dt
+
 from celery import current_app
 from django.test import TransactionTestCase
+from django.utils import timezone
 
 from accounts.models import LocalAccount, PurchasedLicense
 from core.models import Event
@@ -38,6 +41,29 @@ class SynchronizationWorkerTests(CscMixin, TransactionTestCase):
 
         wait_for(check, message=f"synchronization {job.pk} to finish")
         return job
+
+    def synchronized_on_approval(self):
+        """A newly approved account, once the synchronization its approval queued is done."""
+        account = self.registered_account()
+        first = wait_for(
+            lambda: Synchronization.objects.filter(
+                account=account, trigger=SyncTrigger.APPROVAL
+            ).first(),
+            message="the first synchronization queued by the approval",
+        )
+        self.assertEqual(self.finished(first).status, SyncStatus.SUCCEEDED, first.error)
+        return account
+
+    def due(self, account):
+        """The account as it is 31 days after its last synchronization."""
+        LocalAccount.objects.filter(pk=account.pk).update(
+            last_synchronized=timezone.now() - dt.timedelta(days=31)
+        )
+        return account
+
+    def test_approval_synchronizes_at_once(self):
+        account = self.synchronized_on_approval()
+        self.assertEqual(PurchasedLicense.objects.filter(account=account).count(), 8)
 
     def test_synchronize_now_runs_in_the_worker(self):
         account = self.registered_account()
@@ -78,22 +104,23 @@ class SynchronizationWorkerTests(CscMixin, TransactionTestCase):
     def test_messages_queued_under_the_old_task_names_still_run(self):
         """A message an older version queued (task names of the accounts app) runs after an
         upgrade: the worker knows both names."""
-        account = self.registered_account()
+        account = self.synchronized_on_approval()
         job = Synchronization.objects.create(account=account)
         current_app.send_task("accounts.run_synchronization", args=[job.pk])
         self.assertEqual(self.finished(job).status, SyncStatus.SUCCEEDED)
-        due = self.registered_account()
+        due = self.due(self.synchronized_on_approval())
         current_app.send_task("accounts.queue_due_synchronizations")
         job = wait_for(
-            lambda: Synchronization.objects.filter(account=due).first(),
+            lambda: Synchronization.objects.filter(
+                account=due, trigger=SyncTrigger.SCHEDULED
+            ).first(),
             message="a synchronization queued by the old beat task name",
         )
         self.assertEqual(self.finished(job).status, SyncStatus.SUCCEEDED)
 
     def test_beat_task_queues_due_synchronizations(self):
-        due = self.registered_account()
-        fresh = self.registered_account()
-        self.finished(request_synchronization(fresh, self.alice))
+        due = self.due(self.synchronized_on_approval())
+        fresh = self.synchronized_on_approval()
         queue_due_synchronizations_task.delay()
         job = wait_for(
             lambda: Synchronization.objects.filter(
@@ -105,7 +132,10 @@ class SynchronizationWorkerTests(CscMixin, TransactionTestCase):
         self.assertFalse(
             Synchronization.objects.filter(account=fresh, trigger=SyncTrigger.SCHEDULED).exists()
         )
-        self.assertIsNotNone(LocalAccount.objects.get(pk=due.pk).last_synchronized)
+        self.assertGreater(
+            LocalAccount.objects.get(pk=due.pk).last_synchronized,
+            timezone.now() - dt.timedelta(minutes=5),
+        )
 
 
 class SynchronizeCommandTests(CscMixin, TransactionTestCase):
