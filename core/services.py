@@ -43,10 +43,30 @@ def record_event(
     )
 
 
-def _fernet() -> Fernet:
+def _fernet(purpose: str = "mail-password") -> Fernet:
     # SECRET_KEY is the same on both nodes of a cluster, so either can read the password.
-    key = hashlib.sha256(b"ssm-mail-password:" + settings.SECRET_KEY.encode()).digest()
+    key = hashlib.sha256(f"ssm-{purpose}:".encode() + settings.SECRET_KEY.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal_secret(purpose: str, value: str) -> str:
+    """A stored secret (a password the server must send somewhere), encrypted with a key
+    derived from SECRET_KEY for this purpose."""
+    return _fernet(purpose).encrypt(value.encode()).decode() if value else ""
+
+
+def open_secret(purpose: str, token: str, *, where: str) -> str:
+    """The stored secret again; `where` names the page to enter it anew if it cannot be read
+    (SECRET_KEY changed)."""
+    if not token:
+        return ""
+    try:
+        return _fernet(purpose).decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise ValidationError(
+            f"The stored password cannot be read with this server's SECRET_KEY: enter it again "
+            f"in {where}."
+        ) from None
 
 
 def mail_server() -> MailServer:

@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from .models import PasswordPolicy
+from .models import DirectorySettings, PasswordPolicy
 
 
 class HostCommonNameForm(forms.Form):
@@ -83,6 +83,35 @@ class PasswordPolicyForm(forms.ModelForm):
     class Meta:
         model = PasswordPolicy
         fields = ["min_length", "history", "max_age_days", "lockout_threshold", "lockout_minutes"]
+
+
+class DirectorySettingsForm(forms.ModelForm):
+    """Security → Authentication: the directory server, its search bases and group mappings."""
+
+    bind_password = forms.CharField(
+        label="Bind Password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep the stored one.",
+    )
+
+    class Meta:
+        model = DirectorySettings
+        fields = [
+            "enabled", "server_uri", "start_tls", "ca_certificate", "bind_dn", "user_search_base",
+            "user_filter", "group_search_base", "group_mappings",
+        ]  # fmt: skip
+        widgets = {
+            "ca_certificate": forms.Textarea(attrs={"rows": 4}),
+            "group_mappings": forms.Textarea(attrs={"rows": 4}),
+        }
+
+
+class DirectoryTestForm(forms.Form):
+    """The Test button: a bind, and a lookup of this user (optional)."""
+
+    username = forms.CharField(label="User to look up", max_length=150, required=False)
 
 
 class AdminSetPasswordForm(forms.Form):

@@ -126,3 +126,41 @@ class PasswordHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.created:%Y-%m-%d}"
+
+
+class DirectorySettings(models.Model):
+    """Security → Authentication: log-in with an LDAP or Active Directory server, and which
+    directory groups give which roles; a single row. Local users keep logging in as before."""
+
+    enabled = models.BooleanField(default=False)
+    server_uri = models.CharField(
+        "Server URL", max_length=500, blank=True, help_text="ldap://host:389 or ldaps://host:636"
+    )
+    start_tls = models.BooleanField("StartTLS", default=False)
+    ca_certificate = models.TextField(
+        "CA Certificate", blank=True, help_text="PEM; verifies the server's certificate"
+    )
+    bind_dn = models.CharField("Bind DN", max_length=500, blank=True)
+    bind_password_encrypted = models.TextField(blank=True)
+    user_search_base = models.CharField("User Search Base", max_length=500, blank=True)
+    user_filter = models.CharField(
+        "User Filter",
+        max_length=500,
+        default="(uid=%(user)s)",
+        help_text="%(user)s is the name typed at log-in; Active Directory: "
+        "(sAMAccountName=%(user)s)",
+    )
+    group_search_base = models.CharField("Group Search Base", max_length=500, blank=True)
+    group_mappings = models.TextField(
+        "Group Mappings", blank=True,
+        help_text="One per line: GROUP DN => System Administrator | System Operator | System "
+        "User, or GROUP DN => ACCOUNT NAME: Account Administrator | Account User | Account Viewer",
+    )  # fmt: skip
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "directory settings"
+        verbose_name_plural = "directory settings"
+
+    def __str__(self) -> str:
+        return self.server_uri or "directory log-in"

@@ -33,6 +33,7 @@ urlpatterns = [
         name="ca-certificate-delete",
     ),
     path("account-password/", views.AccountPasswordView.as_view(), name="account-password"),
+    path("authentication/", views.AuthenticationView.as_view(), name="authentication"),
     path("account-password/unlock/", views.UserUnlockView.as_view(), name="user-unlock"),
     path(
         "account-password/set-password/",

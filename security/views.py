@@ -20,15 +20,19 @@ from .forms import (
     BrowserCsrForm,
     CACertificateForm,
     CertificateUploadForm,
+    DirectorySettingsForm,
+    DirectoryTestForm,
     HostCommonNameForm,
     LoginForm,
     PasswordPolicyForm,
 )
 from .models import BrowserCertificateRequest, CACertificate
+from .services import directory
 
 TABS = [
     ("security:certificates", "Certificates"),
     ("security:account-password", "Account Password"),
+    ("security:authentication", "Authentication"),
     ("security:event-log", "Event Log"),
 ]
 
@@ -246,6 +250,45 @@ class AccountPasswordView(SecurityAdminMixin, TemplateView):
             return self.invalid({"form": form}, exc)
         messages.success(request, "Account Password policy saved.")
         return redirect("security:account-password")
+
+
+class AuthenticationView(SecurityAdminMixin, TemplateView):
+    """Authentication: log-in with an LDAP / Active Directory server, its group mappings, and
+    a Test that tries a bind and a user lookup and says which step failed."""
+
+    template_name = "security/authentication.html"
+    tab = "security:authentication"
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", DirectorySettingsForm(instance=directory.directory_settings()))
+        kwargs.setdefault("test_form", DirectoryTestForm())
+        return super().get_context_data(**kwargs)
+
+    def post(self, request):
+        if "test" in request.POST:
+            test_form = DirectoryTestForm(request.POST)
+            username = test_form.data.get("username", "")[:150]
+            steps = directory.test_directory(username.strip())
+            status = 200 if all(ok for ok, _ in steps) else 400
+            return self.render_to_response(
+                self.get_context_data(test_form=test_form, steps=steps), status=status
+            )
+        form = DirectorySettingsForm(request.POST, instance=directory.directory_settings())
+        if not form.is_valid():
+            return self.invalid({"form": form}, "Check the directory settings.")
+        values = {f: form.cleaned_data[f] for f in DirectorySettingsForm.Meta.fields}
+        password = form.cleaned_data["bind_password"] or None
+        try:
+            directory.save_directory_settings(
+                bind_password=password, by_user=request.user, **values
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            return self.invalid({"form": form}, exc)
+        messages.success(request, "Directory settings saved.")
+        return redirect("security:authentication")
 
 
 class UserUnlockView(SecurityAdminMixin, View):

@@ -175,6 +175,7 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "security.backends.DirectoryBackend",  # Security → Authentication (off until enabled)
 ]
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_FAILURE_LIMIT = "security.services.lockout.failure_limit"
@@ -402,6 +403,7 @@ LOGGING = {
         "django.request": {"level": "ERROR" if TESTING else "WARNING"},
         "django.security.DisallowedHost": {"level": "CRITICAL" if TESTING else "ERROR"},
         "axes": {"level": "WARNING"},  # not a line per log-in
+        "django_auth_ldap": {"level": "ERROR" if TESTING else "INFO"},
     },
 }
 if TESTING:  # a fast hasher keeps password tests quick; the server itself uses PBKDF2

@@ -233,6 +233,10 @@ def reset_password(user, *, by_user) -> str:
     """Give a user a one-time password (returned once, to show to the administrator): it
     unlocks the user, and the user must choose a new password at the next log-in."""
     _require_admin(by_user, "reset passwords")
+    if not user.has_usable_password():
+        raise ValidationError(
+            f"{user.username} logs in with the directory: their password is reset there."
+        )
     for groups in range(4, 27):  # as long as the Account Password policy asks
         password = "-".join(
             "".join(secrets.choice(ONE_TIME_PASSWORD_ALPHABET) for _ in range(5))

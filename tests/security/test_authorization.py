@@ -60,6 +60,7 @@ DESIGNED = {
     "security:ca-certificate-add": ("login", "405", "deny", "deny", "deny", "deny"),
     "security:ca-certificate-delete": ("login", "405", "deny", "deny", "deny", "deny"),
     "security:account-password": ("login", "ok", "deny", "deny", "deny", "deny"),
+    "security:authentication": ("login", "ok", "deny", "deny", "deny", "deny"),
     "security:user-unlock": ("login", "405", "deny", "deny", "deny", "deny"),
     "security:user-password-set": ("login", "405", "deny", "deny", "deny", "deny"),
     "security:event-log": ("login", "ok", "deny", "deny", "deny", "deny"),
