@@ -95,6 +95,8 @@ class DirectorySettingsForm(forms.ModelForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="Leave empty to keep the stored one.",
     )
+    field_order = ["enabled", "server_uri", "start_tls", "ca_certificate", "bind_dn",
+                   "bind_password"]  # fmt: skip
 
     class Meta:
         model = DirectorySettings
