@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from accounts.access import is_system_staff
+from accounts.access import accounts_for, can_manage, is_system_admin, is_system_staff
 from highavailability.services import ha_enabled
 
 
@@ -67,9 +67,21 @@ WIDGETS = [
 ]
 
 
+ADMIN_ONLY = {"security", "settings", "users"}
+STAFF_ONLY = {"api-toolkit", "network"}
+
+
 def visible_widgets(user) -> list[Widget]:
-    """The tiles this user sees: High Availability only while HA is enabled, for system staff."""
+    """The tiles this user may open, and no other: Security, Settings and Users for system
+    administrators, API Toolkit and Network for system staff, Access Management for those who
+    manage an account, High Availability for system staff while HA is enabled."""
     hidden = set()
+    if not is_system_admin(user):
+        hidden |= ADMIN_ONLY
+    if not is_system_staff(user):
+        hidden |= STAFF_ONLY
+        if not any(can_manage(user, account) for account in accounts_for(user)):
+            hidden.add("access-management")
     if not (is_system_staff(user) and ha_enabled()):
         hidden.add("high-availability")
     return [w for w in WIDGETS if w.slug not in hidden]
