@@ -39,7 +39,11 @@ class ApiClientForm(forms.Form):
     """Create an API client (OAuth2 client credentials)."""
 
     name = forms.CharField(max_length=100)
-    accounts = forms.ModelMultipleChoiceField(queryset=None, label="Local Accounts")
+    accounts = forms.ModelMultipleChoiceField(
+        queryset=None,
+        label="Local Accounts",
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    )
 
     def __init__(self, *args, accounts, **kwargs):
         super().__init__(*args, **kwargs)

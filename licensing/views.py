@@ -398,12 +398,12 @@ class ApiToolkitView(SystemRoleRequiredMixin, TemplateView):
             return redirect("api-toolkit")
         form = ApiClientForm(request.POST, accounts=access.accounts_for(request.user))
         if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form))
+            return self.render_to_response(self.get_context_data(form=form), status=400)
         try:
             client, secret = services.create_api_client(
                 form.cleaned_data["name"], form.cleaned_data["accounts"], user=request.user
             )
         except LicensingError as exc:
-            messages.error(request, str(exc))
-            return redirect("api-toolkit")
+            form.add_error("name" if "named" in str(exc) else None, str(exc))
+            return self.render_to_response(self.get_context_data(form=form), status=400)
         return self.render_to_response(self.get_context_data(new_client=client, new_secret=secret))

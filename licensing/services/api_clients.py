@@ -30,6 +30,8 @@ def create_api_client(name: str, accounts, *, user=None) -> tuple[ApiClient, str
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise LicensingError("Name is required (at most 100 characters).")
+    if ApiClient.objects.filter(name__iexact=name, revoked__isnull=True).exists():
+        raise LicensingError(f"An API client named {name} exists already: choose another name.")
     accounts = list(accounts)
     if not accounts:
         raise LicensingError("Grant the client at least one local account.")

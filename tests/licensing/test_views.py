@@ -150,9 +150,21 @@ class ApiToolkitViewTests(TestCase):
         from licensing.models import ApiClient
 
         client = ApiClient.objects.get()
+        again = self.client.post(
+            "/admin/api-toolkit/", {"name": "Automation ", "accounts": [self.account_a.pk]}
+        )
+        self.assertContains(again, "An API client named Automation exists already", status_code=400)
+        missing = self.client.post("/admin/api-toolkit/", {"name": "ci"})
+        self.assertContains(missing, "This field is required.", status_code=400)
+        self.assertEqual(ApiClient.objects.count(), 1)
         self.client.post("/admin/api-toolkit/", {"revoke": client.pk})
         client.refresh_from_db()
         self.assertIsNotNone(client.revoked)
+        # a revoked client's name may be used again
+        again = self.client.post(
+            "/admin/api-toolkit/", {"name": "automation", "accounts": [self.account_a.pk]}
+        )
+        self.assertContains(again, "The secret is shown only once")
 
     def test_account_user_cannot_open_it(self):
         self.client.force_login(self.alice)
