@@ -59,7 +59,14 @@ class SynchronizationView(AdminPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         rows = _sync_rows(self.request.user)
         visible = access.accounts_for(self.request.user)
-        jobs = Synchronization.objects.filter(account__in=visible).select_related("account")[:10]
+        jobs = list(
+            Synchronization.objects.filter(account__in=visible).select_related("account")[:10]
+        )
+        # one snapshot of each job for the whole page: a row and Recent never disagree
+        newest = {job.pk: job for job in jobs}
+        for row in rows:
+            if row["job"] is not None:
+                row["job"] = newest.get(row["job"].pk, row["job"])
         return super().get_context_data(
             rows=rows,
             jobs=jobs,

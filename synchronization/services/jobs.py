@@ -26,11 +26,12 @@ def log_line(text):
 
 
 def progress(sync_id, progress, message):
-    """Write progress and a log line at once, outside any apply transaction, for the live view."""
-    Synchronization.objects.filter(pk=sync_id).update(progress=progress)
-    sync = Synchronization.objects.get(pk=sync_id)
-    sync.log = [*sync.log, log_line(message)]
-    sync.save(update_fields=["log"])
+    """Write progress and its log line in one short transaction of their own (the live view
+    never shows a progress without its line), outside any apply transaction."""
+    with transaction.atomic():
+        sync = Synchronization.objects.select_for_update().get(pk=sync_id)
+        sync.progress, sync.log = progress, [*sync.log, log_line(message)]
+        sync.save(update_fields=["progress", "log"])
 
 
 def expire_stale_jobs(account):
@@ -165,20 +166,22 @@ def apply_sync_response(account: LocalAccount, answer: dict, *, sync_id, by_user
             ]
         )
         sync = Synchronization.objects.select_for_update().get(pk=sync_id)
+        quantity = sum(e["quantity"] for e in entitlements)
+        licenses = f"{len(entitlements)} licenses, {quantity} purchased in all"
         sync.status = SyncStatus.SUCCEEDED
         sync.progress = 100
         sync.finished = now
         sync.error = ""
         sync.log = [
             *sync.log,
-            log_line(f"Applied {len(entitlements)} purchased licenses; account state {state}"),
+            log_line(f"Applied {licenses}; account state {state}"),
             log_line(SYNC_SUCCESS_ALERT),
         ]
         sync.save(update_fields=["status", "progress", "finished", "error", "log"])
         record_event(
             EventCategory.SYNCHRONIZATION,
             "synchronization_succeeded",
-            f"Synchronization of {locked.name} successful: {len(entitlements)} purchased licenses",
+            f"Synchronization of {locked.name} successful: {licenses}",
             user=by_user,
             account=locked,
             synchronization_id=sync_id,

@@ -260,6 +260,22 @@ class AccountPagesTests(PersonaTestCase):
         )
         self.assertContains(response, "not registered with Cisco Software Central")
 
+    def test_a_running_job_shows_one_progress_on_the_whole_page(self):
+        from synchronization.models import Synchronization
+        from synchronization.services.jobs import progress
+
+        job = Synchronization.objects.create(account=self.account_a, status="running")
+        progress(job.pk, 15, "Collecting product instances and usage")
+        job.refresh_from_db()
+        self.assertEqual((job.progress, job.log[-1]["message"]),
+                         (15, "Collecting product instances and usage"))  # fmt: skip
+        self.login(self.alice)
+        page = self.client.get(reverse("synchronization:synchronization"))
+        row = next(r for r in page.context["rows"] if r["account"] == self.account_a)
+        recent = next(j for j in page.context["jobs"] if j.pk == job.pk)
+        self.assertIs(row["job"], recent)  # one snapshot: the row and Recent agree
+        self.assertContains(page, "Running · 15%")
+
     def test_workspace_tiles_link_to_the_widgets(self):
         self.login(self.admin)
         page = self.client.get(reverse("admin-workspace"))
