@@ -18,7 +18,7 @@ from core.context_processors import product_version
 _RATE_KEY = "support-center:net-sample"
 
 
-def _interface_rates() -> list[dict]:
+def _interface_rates(*, again: bool = True) -> list[dict]:
     """Receive/transmit rates per interface since the previous sample (kept in the cache)."""
     now = time.monotonic()
     counters = {
@@ -26,6 +26,10 @@ def _interface_rates() -> list[dict]:
         for name, c in psutil.net_io_counters(pernic=True).items()
     }
     previous = cache.get(_RATE_KEY)
+    if previous is None and again:  # the first look: a second sample a moment later
+        cache.set(_RATE_KEY, (now, counters), 600)
+        time.sleep(0.25)
+        return _interface_rates(again=False)
     cache.set(_RATE_KEY, (now, counters), 600)
     rows = []
     for name, (rx, tx) in sorted(counters.items()):
