@@ -96,6 +96,7 @@ class CertificatesView(SecurityAdminMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         name = services.host_common_name()
+        browser = services.current_browser_certificate()
         kwargs.setdefault("host_form", HostCommonNameForm(initial={"name": name}))
         kwargs.setdefault("csr_form", BrowserCsrForm(initial={"common_name": name}))
         kwargs.setdefault("upload_form", CertificateUploadForm())
@@ -105,7 +106,8 @@ class CertificatesView(SecurityAdminMixin, TemplateView):
             dual_stack=services.dual_stack(),
             product_urls=services.product_urls("<account>", name),
             resync_accounts=services.accounts_requiring_resynchronization(),
-            browser_certificate=services.current_browser_certificate(),
+            browser_certificate=browser,
+            name_not_covered=bool(browser) and not services.certificate_covers(browser, name),
             pending_request=BrowserCertificateRequest.objects.filter(
                 installed__isnull=True
             ).first(),

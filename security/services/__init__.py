@@ -4,6 +4,7 @@
 from .certificates import (
     add_ca_certificate,
     browser_certificate_paths,
+    certificate_covers,
     common_name,
     current_browser_certificate,
     delete_ca_certificate,
@@ -58,6 +59,7 @@ __all__ = [
     "accounts_requiring_resynchronization",
     "add_ca_certificate",
     "browser_certificate_paths",
+    "certificate_covers",
     "check_registration_name",
     "clear_resynchronization",
     "common_name",

@@ -110,6 +110,31 @@ def describe_certificate(cert: x509.Certificate) -> dict:
     }
 
 
+def certificate_covers(info: dict, name: str) -> bool:
+    """Whether a certificate (as describe_certificate tells it) is valid for `name`: one of
+    its subject alternative names (a wildcard covers one label), else its common name."""
+    names = info["subject_alternative_names"] or [info["common_name"]]
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        address = None
+    if address is not None:
+        for candidate in names:
+            try:
+                if ipaddress.ip_address(candidate) == address:
+                    return True
+            except ValueError:
+                continue
+        return False
+    name = name.lower().rstrip(".")
+    for candidate in (n.lower().rstrip(".") for n in names):
+        if candidate == name:
+            return True
+        if candidate.startswith("*.") and "." in name and name.split(".", 1)[1] == candidate[2:]:
+            return True
+    return False
+
+
 def current_browser_certificate() -> dict | None:
     """The certificate the HTTPS server presents, described; None when the server has none."""
     cert_path, _ = browser_certificate_paths()

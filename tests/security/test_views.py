@@ -57,6 +57,28 @@ class SecurityPagesTests(TestCase):
         self.assertContains(page, "Self-signed")
         self.assertNotContains(page, "PRIVATE KEY")
 
+    def test_a_host_common_name_the_browser_certificate_does_not_cover_is_flagged(self):
+        self.client.force_login(self.admin)
+        page = self.client.get(reverse("security:certificates"))  # "localhost" vs 10.0.0.5
+        self.assertContains(page, 'data-testid="name-not-covered"')
+        self.assertContains(page, "not valid for the Host Common Name <strong>10.0.0.5</strong>")
+        key, cert = services.generate_self_signed("ssm.example.com", sans=("10.0.0.5",))
+        (self.dir / "browser.crt").write_bytes(cert)
+        page = self.client.get(reverse("security:certificates"))
+        self.assertNotContains(page, 'data-testid="name-not-covered"')
+
+    def test_certificate_covers(self):
+        info = {"subject_alternative_names": ["*.example.com", "192.0.2.7", "2001:db8::1"],
+                "common_name": "ignored.example.org"}  # fmt: skip
+        for name, expected in (
+            ("ssm.example.com", True), ("SSM.Example.com.", True), ("a.b.example.com", False),
+            ("example.com", False), ("192.0.2.7", True), ("2001:db8:0::1", True),
+            ("192.0.2.8", False), ("ignored.example.org", False),
+        ):  # fmt: skip
+            self.assertEqual(services.certificate_covers(info, name), expected, name)
+        only_cn = {"subject_alternative_names": [], "common_name": "ssm.example.com"}
+        self.assertTrue(services.certificate_covers(only_cn, "ssm.example.com"))
+
     def test_change_host_common_name_then_warning(self):
         self.client.force_login(self.admin)
         response = self.client.post(
