@@ -46,10 +46,14 @@ class EventCategory(models.TextChoices):
     SYSTEM = "system", "System"
 
 
-@badge_colours({"success": "success", "failure": "danger", "info": "secondary"})
+@badge_colours(
+    {"success": "success", "failure": "danger", "info": "secondary", "noncompliant": "warning"}
+)
 class EventResult(models.TextChoices):
-    """Outcome of the audited action."""
+    """Outcome of the audited action (a product's authorization or usage beyond what is
+    purchased is answered, but Out of Compliance)."""
 
     SUCCESS = "success", "Success"
     FAILURE = "failure", "Failure"
     INFO = "info", "Info"
+    NONCOMPLIANT = "noncompliant", "Out of Compliance"

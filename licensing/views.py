@@ -21,6 +21,8 @@ from core.views import get_by_id_or_404
 from security.services import product_urls
 
 from . import services
+from .catalog import license_info
+from .choices import AuthorizationStatus
 from .forms import ApiClientForm, RegistrationTokenForm, TransferForm
 from .models import ApiClient, ProductInstance, RegistrationToken, RumReport
 from .services import LicensingError
@@ -120,8 +122,12 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
         )
         if search:
             qs = qs.filter(Q(name__icontains=search) | Q(product_type__icontains=search))
+        tag = self.request.GET.get("tag", "").strip()[:200]
+        if tag:  # the Licenses tab's "Product Instances" of one license: those using it
+            qs = qs.filter(usages__tag=tag, usages__count__gt=0).distinct()
+            context["tag_name"] = license_info(tag).name
         page = Paginator(qs, PAGE_SIZE).get_page(self.request.GET.get("page"))
-        context.update(page=page, search=search)
+        context.update(page=page, search=search, tag=tag)
 
     def _sl_using_policy(self, context, account, va):
         context["reports"] = RumReport.objects.filter(virtual_account=va)[:200]
@@ -304,9 +310,19 @@ class ProductInstanceDetailView(LoginRequiredMixin, TemplateView):
             virtual_account__account__in=access.accounts_for(self.request.user),
         )
         account = instance.virtual_account.account
+        usages = list(instance.usages.all())
+        names = dict(
+            account.purchased_licenses.filter(tag__in=[u.tag for u in usages]).values_list(
+                "tag", "name"
+            )
+        )
+        for usage in usages:  # the name CSC's catalog gives, else ours; never a bare tag
+            usage.license_name = names.get(usage.tag) or license_info(usage.tag).name
+            known = usage.status in AuthorizationStatus.values
+            usage.status_enum = AuthorizationStatus(usage.status) if known else None
         return super().get_context_data(
             instance=instance,
-            usages=instance.usages.all(),
+            usages=usages,
             events=Event.objects.filter(account=account, data__instance=str(instance.uuid))[:100],
             virtual_accounts=account.virtual_accounts.exclude(pk=instance.virtual_account_id),
             can_use=access.can_use(self.request.user, account),

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.choices import AccountStatus
-from core.choices import EventCategory
+from core.choices import EventCategory, EventResult
 from core.services import record_event
 
 from .. import pki
@@ -103,6 +103,7 @@ def handle_signed(message: Message) -> dict:
             )
             body = certificate_body(cert, ca)
             action, text = "certificate_renewed", "ID certificate renewed"
+            result = EventResult.SUCCESS
         elif message.type in (MessageType.AUTHORIZE, MessageType.REPORT_USAGE):
             authorize = message.type == MessageType.AUTHORIZE
             counts = message.body["entitlements" if authorize else "usage"]
@@ -135,15 +136,18 @@ def handle_signed(message: Message) -> dict:
                 body["authorizationExpires"] = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
             summary = ", ".join(f"{a['tag']} × {a['count']} {a['status']}" for a in answers)
             action = "authorization_requested" if authorize else "usage_reported"
+            result = EventResult.NONCOMPLIANT if out else EventResult.SUCCESS
             text = ("Authorization: " if authorize else "Usage reported: ") + (summary or "none")
         else:
             release(instance, InstanceStatus.DEREGISTERED)
             body = {}
             action, text = "product_deregistered", "Product instance deregistered"
+            result = EventResult.SUCCESS
         record_event(
             EventCategory.LICENSING,
             action,
             f"{instance.name}: {text}",
+            result=result,
             account=va.account,
             username=instance.hostname or instance.name,
             virtual_account=va.pk,

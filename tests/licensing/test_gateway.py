@@ -170,6 +170,12 @@ class GatewayTests(TestCase):
         self.client_.register(device, self.token.token)
         answer = self.client_.authorize(device, [(PI_LIFECYCLE, 2)])
         self.assertEqual(answer["entitlements"][0]["status"], "OUT_OF_COMPLIANCE")
+        event = Event.objects.get(action="authorization_requested")
+        self.assertEqual(event.result, "noncompliant")  # its own badge, not a green Success
+        self.assertEqual(event.result_enum.label, "Out of Compliance")
+        self.client_.authorize(device, [(PI_LIFECYCLE, 0)])
+        self.assertEqual(Event.objects.filter(action="authorization_requested").first().result,
+                         "success")  # fmt: skip
 
     def test_smart_transport_url_takes_the_same_envelope(self):
         client = gateway_client(path="/SmartTransport")

@@ -2,8 +2,9 @@
 
 from django.test import TestCase
 
-from accounts.models import VirtualAccount
+from accounts.models import PurchasedLicense, VirtualAccount
 from licensing.models import ProductInstance, RegistrationToken
+from licensing.simulator import Device
 from tests.support.personas import build_personas
 
 from .support import PI_BASE, PI_LIFECYCLE, gateway_client, purchase, registered, token_for
@@ -115,10 +116,42 @@ class InventoryViewTests(TestCase):
             with self.subTest(params=params):
                 self.assertEqual(self.page("licenses", **params).status_code, 404)
         row_link = (
-            f'<td><a href="/smart-licensing/inventory/product-instances/?account='
-            f'{self.account_a.pk}&amp;va={self.va.pk}">Product Instances</a></td>'
+            f'<a href="/smart-licensing/inventory/product-instances/?account='
+            f"{self.account_a.pk}&amp;va={self.va.pk}&amp;tag="
         )
         self.assertContains(self.page("licenses"), row_link, count=2)
+
+    def test_product_instance_page_names_its_licenses(self):
+        client = gateway_client()
+        device = Device(sn="pi40", entitlements=[(PI_BASE, 1), (PI_LIFECYCLE, 99)])
+        client.register(device, token_for(self.va).token)
+        client.authorize(device)
+        instance = ProductInstance.objects.get(udi_sn="pi40")
+        self.client.force_login(self.alice)
+        page = self.client.get(f"/smart-licensing/product-instances/{instance.pk}/")
+        purchased = PurchasedLicense.objects.get(virtual_account=self.va, tag=PI_BASE).name
+        self.assertContains(page, f"<td>{purchased}<div")  # the name, not only the tag
+        self.assertContains(page, "Out of Compliance")  # 99 lifecycle licenses are not there
+        self.assertContains(
+            page, '<span class="badge text-bg-success" data-testid="license-status">Authorized'
+        )
+
+    def test_a_license_s_product_instances_are_those_using_it(self):
+        client, token = gateway_client(), token_for(self.va)
+        for sn, entitlements in (("pi41", [(PI_BASE, 1)]), ("pi42", [(PI_LIFECYCLE, 1)])):
+            device = Device(sn=sn, entitlements=entitlements)
+            client.register(device, token.token)
+            client.authorize(device)
+        self.client.force_login(self.alice)
+        page = self.page("licenses")
+        hrefs = [part.split('"')[0] for part in page.content.decode().split('href="')[1:]]
+        link = next(h for h in hrefs if "tag=" in h and "PI_LIFECYCLE" in h).replace("&amp;", "&")
+        listed = self.client.get(link)
+        names = [i.udi_sn for i in listed.context["page"]]
+        self.assertEqual(names, ["pi42"])
+        self.assertContains(listed, 'data-testid="license-filter"')
+        everything = self.page("product-instances")
+        self.assertEqual(sorted(i.udi_sn for i in everything.context["page"]), ["pi41", "pi42"])
 
     def test_reports_csv_and_event_log(self):
         registered(self.va, "pi37")
