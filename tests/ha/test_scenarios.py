@@ -122,6 +122,19 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         self.assertEqual(job["status"], "succeeded", "\n".join(job["log"]) + job["error"])
         return job
 
+    def post_operation(self, browser: Widget, operation: str) -> tuple[int, dict]:
+        """Start an operation through the API. Right after another one the server asks to try
+        again in a few seconds (the state after it is still being collected): so does this."""
+        answer: list = []
+
+        def accepted() -> bool:
+            status, body = browser.api_post("/api/v1/ha-operations/", {"operation": operation})
+            answer[:] = [status, body]
+            return not (status == 409 and "being collected" in str(body.get("detail")))
+
+        lab.wait_for(f"the {operation} to be accepted", accepted, 30, interval=0.5)
+        return answer[0], answer[1]
+
     def wait_collected(self, browser: Widget, active: str) -> None:
         """Until the collected state (what the widget and the API show, and what the next
         operation is checked against) has `active` active and the cluster Normal."""
@@ -274,7 +287,7 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
         browser.wait_for("ha-jobs", "Failover Rehearsal")
         for operation, holder in (("switchover", "n2"), ("fallback", "n1"), ("rehearsal", "n1")):
             self.say(f"{operation} through the API")
-            status, body = browser.api_post("/api/v1/ha-operations/", {"operation": operation})
+            status, body = self.post_operation(browser, operation)
             self.assertEqual(status, 202, body)
             job = self.operation_done(browser, operation)
             self.assertEqual(job["id"], body["id"])
@@ -285,7 +298,7 @@ class HighAvailabilityScenarioTests(SimpleTestCase):
                 self.assertEqual(len(job["report"]["transitions"]), 2)
         # maintenance of the standby through the API, ended from the widget
         self.say("maintenance of the standby")
-        status, body = browser.api_post("/api/v1/ha-operations/", {"operation": "maintenance"})
+        status, body = self.post_operation(browser, "maintenance")
         self.assertEqual(status, 202, body)
         self.assertEqual(self.operation_done(browser, "maintenance")["report"],
                          {"node": "secondary-node"})  # fmt: skip
