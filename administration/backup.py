@@ -33,8 +33,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from core.choices import EventCategory, EventResult
 from core.context_processors import product_version
 from core.services import record_event
-from highavailability import cluster
-from highavailability.formation import SHARED_SETTINGS, SHARED_TLS_FILES
+from highavailability import cluster, formation
 from security.services import host_common_name
 
 Say = Callable[[str], None]
@@ -114,16 +113,6 @@ def _applied_schema() -> list[str]:
     return sorted(f"{app}.{name}" for app, name in latest.items())
 
 
-def server_secrets() -> dict:
-    """What a database is unreadable without: the settings that encrypt its secrets, and the
-    Browser Certificate the products and browsers know."""
-    tls = Path(settings.BROWSER_CERT_DIR)
-    return {
-        "settings": {name: getattr(settings, name) for name in SHARED_SETTINGS},
-        "tls": {n: (tls / n).read_text() for n in SHARED_TLS_FILES if (tls / n).exists()},
-    }
-
-
 # --- backup ------------------------------------------------------------------------------------
 
 
@@ -151,7 +140,8 @@ def backup(destination: Path, passphrase: str, *, say: Say = lambda _: None, use
         )
         say(f"Database dumped: {dump.stat().st_size / 1e6:.1f} MB")
         salt = secrets.token_bytes(16)
-        sealed = Fernet(_key(passphrase, salt)).encrypt(json.dumps(server_secrets()).encode())
+        state = json.dumps(formation.shared_state()).encode()  # what both HA nodes share
+        sealed = Fernet(_key(passphrase, salt)).encrypt(state)
         say("Secrets encrypted with the passphrase")
         manifest = {
             "format": FORMAT,
@@ -304,22 +294,6 @@ def _swap(db: dict, restored: str, say: Say) -> str:
     return before
 
 
-def adopt_secrets(state: dict, env_file: Path, tls_dir: Path) -> None:
-    """The backup's secrets in this server's env file and its Browser Certificate files."""
-    values = {k: v for k, v in state.get("settings", {}).items() if k in SHARED_SETTINGS}
-    lines = env_file.read_text().splitlines() if env_file.exists() else []
-    lines = [line for line in lines if line.split("=", 1)[0] not in values]
-    lines += [f"{name}={value}" for name, value in values.items()]
-    env_file.write_text("\n".join(lines) + "\n")
-    env_file.chmod(0o600)
-    tls_dir.mkdir(parents=True, exist_ok=True)
-    for name, text in state.get("tls", {}).items():
-        if name in SHARED_TLS_FILES:
-            path = tls_dir / name
-            path.write_text(text)
-            path.chmod(0o600 if name.endswith(".key") else 0o644)
-
-
 def restore(path: Path, passphrase: str, *, say: Say = lambda _: None) -> dict:
     """Restore the server from a backup file; returns its manifest. The server's processes
     must be restarted afterwards (they hold the secrets they started with)."""
@@ -340,7 +314,7 @@ def restore(path: Path, passphrase: str, *, say: Say = lambda _: None) -> dict:
         _load(db, dump, restored, say)
         connections["default"].close()
         before = _swap(db, restored, say)
-    adopt_secrets(state, Path(settings.SSM_ENV_FILE), Path(settings.BROWSER_CERT_DIR))
+    formation.adopt_shared_state(state, lambda _: None)
     say("Secrets and Browser Certificate of the backup written")
     record_event(
         EventCategory.SYSTEM,
