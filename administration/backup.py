@@ -10,12 +10,14 @@ server as it was. The database it replaced is kept, renamed `<name>_before_resto
 """
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import io
 import json
 import os
 import secrets
+import socket
 import subprocess
 import tarfile
 import tempfile
@@ -33,7 +35,8 @@ from django.db.migrations.recorder import MigrationRecorder
 from core.choices import EventCategory, EventResult
 from core.context_processors import product_version
 from core.services import record_event
-from highavailability import cluster, formation
+from highavailability import cluster, formation, sharedstate, transitions
+from highavailability.services import running_operation
 from security.services import host_common_name
 
 Say = Callable[[str], None]
@@ -294,14 +297,36 @@ def _swap(db: dict, restored: str, say: Say) -> str:
     return before
 
 
-def restore(path: Path, passphrase: str, *, say: Say = lambda _: None) -> dict:
-    """Restore the server from a backup file; returns its manifest. The server's processes
-    must be restarted afterwards (they hold the secrets they started with)."""
-    if cluster.ha_enabled():
-        raise BackupError(
-            "HA is enabled: restore on a stand-alone server (ha_teardown on both nodes, restore "
-            "on the primary node, then form the cluster again with ha_deploy)."
+def _cluster_refusal() -> str:
+    """Why a restore cannot run on this cluster member now ("" when it can): it runs on the
+    active node, with no HA operation under way."""
+    try:
+        state = cluster.cluster_state()
+    except cluster.ClusterError as exc:
+        return str(exc)
+    me = socket.gethostname()
+    if state.promoted != me:
+        return (
+            f"This node ({me}) is not the active server ({state.promoted or 'none'}): "
+            "restore on the active server."
         )
+    running = running_operation()
+    if running:
+        return f"{running} is running: wait until it ends."
+    return ""
+
+
+def restore(path: Path, passphrase: str, *, say: Say = lambda _: None) -> dict:
+    """Restore the server from a backup file; returns its manifest.
+
+    Stand-alone, the server's processes must be restarted afterwards (they hold the secrets
+    they started with). On a cluster (run on the active node) the database reaches the
+    standby through replication; the application stops on both nodes for the swap, the
+    secrets are published for the other node (highavailability.sharedstate), and the
+    application starts again, each node with the backup's secrets."""
+    ha = cluster.ha_enabled()
+    if ha and (why := _cluster_refusal()):
+        raise BackupError(why)
     db = _database()
     with tempfile.TemporaryDirectory(prefix="ssm-restore-") as work:
         say(f"Checking {path} …")
@@ -312,15 +337,25 @@ def restore(path: Path, passphrase: str, *, say: Say = lambda _: None) -> dict:
         )
         restored = f"{db['name']}_restoring"
         _load(db, dump, restored, say)
-        connections["default"].close()
-        before = _swap(db, restored, say)
-    formation.adopt_shared_state(state, lambda _: None)
-    say("Secrets and Browser Certificate of the backup written")
-    record_event(
-        EventCategory.SYSTEM,
-        "backup_restored",
-        f"Backup of {manifest['created']} restored (version {manifest['version']}, Host Common "
-        f"Name {manifest['host_common_name']}); the previous database is kept as {before}",
-        result=EventResult.SUCCESS,
-    )
+        pause = (
+            transitions.application_stopped(say, settings.HA_DEPLOY_TIMEOUT)
+            if ha
+            else contextlib.nullcontext()
+        )
+        with pause:
+            connections["default"].close()
+            before = _swap(db, restored, say)
+            formation.adopt_shared_state(state, lambda _: None)
+            say("Secrets and Browser Certificate of the backup written")
+            if ha:
+                sharedstate.publish(state)
+                say("Secrets and Browser Certificate published for the other node")
+            record_event(
+                EventCategory.SYSTEM,
+                "backup_restored",
+                f"Backup of {manifest['created']} restored (version {manifest['version']}, "
+                f"Host Common Name {manifest['host_common_name']}); the previous database is "
+                f"kept as {before}",
+                result=EventResult.SUCCESS,
+            )
     return manifest

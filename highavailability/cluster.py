@@ -343,6 +343,7 @@ class ClusterState:
     quorate: bool = False
     dc: str | None = None
     app_nodes: set[str] = field(default_factory=set)  # where the application runs (ssm-app)
+    beat_node: str | None = None  # where the scheduler runs (ssm-beat)
 
     def node(self, name: str) -> NodeState | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -458,6 +459,8 @@ def parse_crm_mon(xml_text: str) -> ClusterState:
             state.vip_node = hosts[0]
         elif rsc.get("id") == "ssm-app" and rsc.get("role") == "Started":
             state.app_nodes.add(hosts[0])
+        elif rsc.get("id") == "ssm-beat" and rsc.get("role") == "Started":
+            state.beat_node = hosts[0]
     return state
 
 

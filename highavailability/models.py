@@ -142,3 +142,16 @@ class HAJob(models.Model):
     @property
     def status_enum(self) -> HAJobStatus:
         return HAJobStatus(self.status)
+
+
+class SharedState(models.Model):
+    """What both nodes share (secrets, Browser Certificate) as last published on a running
+    cluster, sealed with the cluster's key; one row. Each node adopts a newer generation when
+    its application starts (highavailability.sharedstate)."""
+
+    generation = models.CharField(max_length=32)
+    sealed = models.TextField()
+    published = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"shared state {self.generation} ({self.published:%Y-%m-%d %H:%M})"

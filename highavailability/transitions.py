@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from . import cluster
 from .cluster import ClusterError, ClusterState
 
 PG_CLONE = "pgsql-ha"  # the CIB's promotable clone of the database
+APP_RESOURCES = ("ssm-app-clone", "ssm-beat")  # web, worker, redis on each node; beat
 # say(line, progress): a step line and, optionally, the job's progress in percent
 Steps = Callable[..., None]
 
@@ -138,3 +140,42 @@ def set_maintenance(node: str, on: bool, say: Steps, timeout: float) -> None:
         "--update", "off")  # fmt: skip
     cluster.wait_protected(node, say, timeout)
     say(f"{node} is back: a promotable standby", 100)
+
+
+def _wait_state(what: str, predicate: Callable[[ClusterState], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate(cluster.cluster_state()):
+        if time.monotonic() > deadline:
+            raise ClusterError(f"Error: {what} within {timeout:.0f} s: see ha_status")
+        time.sleep(0.5)
+
+
+def _application_running(state: ClusterState) -> bool:
+    members = {n.name for n in state.nodes if n.online and not n.maintenance}
+    return state.app_nodes >= members and state.beat_node == state.promoted
+
+
+@contextmanager
+def application_stopped(say: Steps, timeout: float) -> Iterator[None]:
+    """The application (web, worker, beat) stopped on every node for the duration, through
+    pacemaker (target-role Stopped: its monitors do not count it as failed); started again
+    afterwards, whatever happened inside. The database and the VIP stay where they are."""
+    say("Stopping the application on every node (pacemaker)...")
+    for resource in APP_RESOURCES:
+        crm("crm_resource", "--resource", resource, "--meta", "--set-parameter", "target-role",
+            "--parameter-value", "Stopped")  # fmt: skip
+    try:
+        _wait_state(
+            "the application did not stop",
+            lambda s: not s.app_nodes and s.beat_node is None,
+            timeout,
+        )
+        say("Application stopped on every node")
+        yield
+    finally:
+        say("Starting the application on every node (pacemaker)...")
+        for resource in APP_RESOURCES:
+            crm("crm_resource", "--resource", resource, "--meta", "--delete-parameter",
+                "target-role")  # fmt: skip
+        _wait_state("the application did not start again", _application_running, timeout)
+        say("Application started on every node")

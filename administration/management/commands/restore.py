@@ -26,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-restart",
             action="store_true",
-            help="leave the server's processes alone (restart them yourself)",
+            help="leave the server's processes alone (restart them yourself; stand-alone only)",
         )
 
     def handle(self, *args, **options):
@@ -46,6 +46,9 @@ class Command(BaseCommand):
             backup.restore(path, secret, say=self.say)
         except backup.BackupError as exc:
             raise CommandError(f"{exc} Nothing was changed.") from None
+        if cluster.ha_enabled():  # pacemaker restarted the application on both nodes
+            self.say("Restore complete on both nodes.")
+            return
         if options["no_restart"]:
             self.say("Restart the server's processes to use it: deploy/services stop, then start")
             return
