@@ -9,13 +9,22 @@ and the answer's envelope is checked the same way before anything is returned.
 import hashlib
 import hmac
 import json
+import re
 import secrets
+from urllib.parse import quote
 
 import requests
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from core.services import open_secret
+
+from .models import CiscoConnection
+
 FORMAT = "ssm-csc/1"
+PROXY_PASSWORD = "cisco-proxy-password"  # seal_secret's purpose for the proxy password
+SETTINGS_PAGE = "Settings → Cisco Connectivity"
 
 
 class CscError(Exception):
@@ -84,20 +93,79 @@ def open_envelope(data, kind: str, secret: str, *, registration_id: str, server_
     return payload
 
 
-def _url(path: str) -> str:
-    return settings.CSC_URL.rstrip("/") + path
+def connection() -> CiscoConnection:
+    """The Settings page's choices (an unsaved default when none were made)."""
+    return CiscoConnection.objects.filter(pk=1).first() or CiscoConnection(pk=1)
+
+
+def base_url(row: CiscoConnection) -> str:
+    return (row.url or settings.CSC_URL).rstrip("/")
+
+
+def proxy_url(row: CiscoConnection) -> str:
+    """http://[user:password@]host:port, or "" for a direct connection."""
+    if not row.proxy_host:
+        return ""
+    auth = ""
+    if row.proxy_username:
+        try:
+            password = open_secret(
+                PROXY_PASSWORD, row.proxy_password_encrypted, where=SETTINGS_PAGE
+            )
+        except ValidationError as exc:
+            raise CscUnavailable(exc.messages[0]) from None
+        auth = f"{quote(row.proxy_username, safe='')}:{quote(password, safe='')}@"
+    host = f"[{row.proxy_host}]" if ":" in row.proxy_host else row.proxy_host
+    return f"http://{auth}{host}:{row.proxy_port}"
+
+
+def request(method: str, path: str, *, timeout, row: CiscoConnection | None = None, **kwargs):
+    """One HTTPS request to CSC as the Settings page says (URL, proxy), its CA verified."""
+    row = row or connection()
+    proxy = proxy_url(row)
+    return requests.request(
+        method,
+        base_url(row) + path,
+        proxies={"https": proxy, "http": proxy} if proxy else None,
+        verify=settings.CSC_CA_FILE,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+def proxy_problem(exc: Exception, row: CiscoConnection) -> str:
+    """What went wrong with the proxy, in an operator's words, with the way out."""
+    text, where = str(exc), f"{row.proxy_host}:{row.proxy_port}"
+    tunnel = re.search(r"Tunnel connection failed: (\d{3})\s*([^'\")]*)", text)
+    if tunnel and tunnel.group(1) in ("401", "407"):  # tinyproxy answers 401
+        return (
+            f"The proxy at {where} refused the credentials (HTTP {tunnel.group(1)} "
+            f"{tunnel.group(2).strip()}): check the proxy user name and password in "
+            f"{SETTINGS_PAGE}."
+        )
+    if tunnel:
+        return (
+            f"The proxy at {where} could not open a connection to Cisco Software Central "
+            f"(HTTP {tunnel.group(1)} {tunnel.group(2).strip()}): check the Cisco Software "
+            "Central URL and the proxy's rules."
+        )
+    if "Connection refused" in text:
+        return (
+            f"The proxy at {where} refused the connection: check its host and port in "
+            f"{SETTINGS_PAGE}, and that it runs."
+        )
+    if "resolution" in text or "not known" in text:
+        return f"The proxy's host name {row.proxy_host} does not resolve (DNS): check it."
+    return f"The proxy at {where} failed ({_short(exc)})."
 
 
 def _post(method: str, path: str, body: dict) -> dict:
     timeout = settings.CSC_TIMEOUT
+    row = connection()
     try:
-        response = requests.request(
-            method,
-            _url(path),
-            json=body,
-            timeout=(min(timeout, 5.0), timeout),
-            verify=settings.CSC_CA_FILE,
-        )
+        response = request(method, path, row=row, json=body, timeout=(min(timeout, 5.0), timeout))
+    except requests.exceptions.ProxyError as exc:
+        raise CscUnavailable(proxy_problem(exc, row)) from None
     except requests.exceptions.SSLError as exc:
         raise CscUnavailable(
             f"The certificate of Cisco Software Central could not be verified ({_short(exc)})."
@@ -264,9 +332,7 @@ def sign_product_ca_csr(account, csr_pem: str, server_id) -> dict:
 def ping() -> bool:
     """True when CSC answers its health check."""
     try:
-        response = requests.get(
-            _url("/api/v1/ping"), timeout=settings.CSC_TIMEOUT, verify=settings.CSC_CA_FILE
-        )
-    except OSError:  # requests' errors and an unreadable CSC_CA_FILE
+        response = request("GET", "/api/v1/ping", timeout=settings.CSC_TIMEOUT)
+    except (OSError, CscError):  # requests' errors and an unreadable CSC_CA_FILE
         return False
     return response.status_code == 200

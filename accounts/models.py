@@ -4,6 +4,7 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
@@ -31,6 +32,27 @@ class Satellite(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CiscoConnection(models.Model):
+    """How this server reaches Cisco Software Central: its URL (blank: the CSC_URL setting)
+    and the HTTP proxy every call goes through (none when no host); one row, shared by both
+    HA nodes. The proxy password is stored encrypted (core.services.seal_secret)."""
+
+    url = models.URLField(
+        blank=True,
+        validators=[URLValidator(schemes=["https"])],
+        verbose_name="Cisco Software Central URL",
+    )
+    proxy_host = models.CharField(max_length=253, blank=True)
+    proxy_port = models.PositiveIntegerField(null=True, blank=True)
+    proxy_username = models.CharField(max_length=150, blank=True)
+    proxy_password_encrypted = models.TextField(blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        via = f" via {self.proxy_host}:{self.proxy_port}" if self.proxy_host else ""
+        return f"{self.url or 'CSC_URL'}{via}"
 
 
 class AccountRequest(models.Model):

@@ -10,19 +10,27 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView, View
 
 from accounts import access
+from accounts import services as accounts
 from accounts.access import ADMIN, STAFF, SystemRoleRequiredMixin
-from core import services
+from accounts.csc_client import base_url, connection
+from core import services, syslog
 from core.choices import LogLevel
-from core.models import Event
+from core.models import Event, SyslogServer
 from highavailability.services import cluster_status
 
 from . import backup
 from .bundle import support_bundle
-from .forms import BackupForm, MailServerForm, TestEmailForm
+from .forms import (
+    BackupForm,
+    CiscoConnectionForm,
+    MailServerForm,
+    SyslogServerForm,
+    TestEmailForm,
+)
 from .health import journal_text, log_file, log_files, system_health
 from .network import network_state
 from .workspace import visible_widgets
@@ -172,7 +180,7 @@ class SettingsView(_SystemAdminOnly, TemplateView):
             MailServerForm(initial=model_to_dict(server, exclude=["id", "password_encrypted"])),
         )
         kwargs.setdefault("test_form", TestEmailForm())
-        return super().get_context_data(server=server, **kwargs)
+        return super().get_context_data(server=server, tab="email", **kwargs)
 
     def post(self, request):
         if "to" in request.POST:
@@ -199,3 +207,94 @@ class SettingsView(_SystemAdminOnly, TemplateView):
         response = self.render_to_response(self.get_context_data(**forms))
         response.status_code = 400
         return response
+
+
+class CiscoConnectivitySettingsView(_SystemAdminOnly, TemplateView):
+    """Settings → Cisco Connectivity: CSC's URL, the HTTP proxy, and Test Connection."""
+
+    template_name = "administration/settings_cisco.html"
+
+    def get_context_data(self, **kwargs):
+        row = connection()
+        kwargs.setdefault(
+            "form",
+            CiscoConnectionForm(
+                initial=model_to_dict(row, exclude=["id", "proxy_password_encrypted", "updated"])
+            ),
+        )
+        return super().get_context_data(
+            connection=row, effective_url=base_url(row), tab="cisco", **kwargs
+        )
+
+    def post(self, request):
+        if "test" in request.POST:
+            steps = accounts.check_cisco_connection(by_user=request.user)
+            return self.render_to_response(self.get_context_data(steps=steps))
+        form = CiscoConnectionForm(request.POST)
+        if form.is_valid():
+            try:
+                accounts.save_cisco_connection(**form.cleaned_data, by_user=request.user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, "Cisco connectivity saved.")
+                return redirect("settings-cisco")
+        response = self.render_to_response(self.get_context_data(form=form))
+        response.status_code = 400
+        return response
+
+
+class SyslogSettingsView(_SystemAdminOnly, TemplateView):
+    """Settings → Syslog: the remote syslog servers every event is forwarded to (add, send a
+    test message, remove), with how far each got."""
+
+    template_name = "administration/settings_syslog.html"
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", SyslogServerForm())
+        servers = list(SyslogServer.objects.all())
+        for server in servers:  # events written since its cursor (some may be below its level)
+            server.pending = Event.objects.filter(pk__gt=server.last_event_id).count()
+        return super().get_context_data(servers=servers, tab="syslog", **kwargs)
+
+    def post(self, request):
+        form = SyslogServerForm(request.POST)
+        if form.is_valid():
+            try:
+                server = syslog.add_syslog_server(**form.cleaned_data, by_user=request.user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Events are forwarded to {server} from now on.")
+                return redirect("settings-syslog")
+        response = self.render_to_response(self.get_context_data(form=form))
+        response.status_code = 400
+        return response
+
+
+class SyslogServerActionView(_SystemAdminOnly, TemplateView):
+    """Send a test message to a syslog server, or remove it (after a confirmation page)."""
+
+    template_name = "administration/settings_syslog_remove.html"
+
+    def get(self, request, pk, action):
+        if action != "remove":
+            raise Http404("No such page")
+        server = get_object_or_404(SyslogServer, pk=pk)
+        return self.render_to_response(self.get_context_data(server=server, tab="syslog"))
+
+    def post(self, request, pk, action):
+        server = get_object_or_404(SyslogServer, pk=pk)
+        if action == "test":
+            try:
+                syslog.send_test_message(server, by_user=request.user)
+            except ValidationError as exc:
+                messages.error(request, f"Test message not sent: {exc.messages[0]}")
+            else:
+                messages.success(request, f"Test message sent to {server}.")
+        elif action == "remove":
+            syslog.remove_syslog_server(server, by_user=request.user)
+            messages.success(request, f"Events are no longer forwarded to {server}.")
+        else:
+            raise Http404("No such action")
+        return redirect("settings-syslog")

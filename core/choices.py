@@ -57,3 +57,36 @@ class EventResult(models.TextChoices):
     FAILURE = "failure", "Failure"
     INFO = "info", "Info"
     NONCOMPLIANT = "noncompliant", "Out of Compliance"
+
+
+class SyslogTransport(models.TextChoices):
+    """How events travel to a remote syslog server (TCP and TLS: RFC 6587 octet counting)."""
+
+    UDP = "udp", "UDP"
+    TCP = "tcp", "TCP"
+    TLS = "tls", "TLS"
+
+
+class SyslogFacility(models.IntegerChoices):
+    """RFC 5424 facility of the forwarded messages."""
+
+    USER = 1, "user"
+    AUTH = 4, "auth"
+    AUTHPRIV = 10, "authpriv"
+    LOCAL0 = 16, "local0"
+    LOCAL1 = 17, "local1"
+    LOCAL2 = 18, "local2"
+    LOCAL3 = 19, "local3"
+    LOCAL4 = 20, "local4"
+    LOCAL5 = 21, "local5"
+    LOCAL6 = 22, "local6"
+    LOCAL7 = 23, "local7"
+
+
+class SyslogSeverity(models.IntegerChoices):
+    """RFC 5424 severity; a server receives the events at or above the one it chose."""
+
+    ERROR = 3, "Error"
+    WARNING = 4, "Warning"
+    NOTICE = 5, "Notice"
+    INFORMATIONAL = 6, "Informational"

@@ -4,7 +4,15 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from .choices import EventCategory, EventResult, LogLevel, MailSecurity
+from .choices import (
+    EventCategory,
+    EventResult,
+    LogLevel,
+    MailSecurity,
+    SyslogFacility,
+    SyslogSeverity,
+    SyslogTransport,
+)
 
 
 class Event(models.Model):
@@ -80,3 +88,43 @@ class LogSetting(models.Model):
 
     def __str__(self) -> str:
         return f"Log level {self.level}"
+
+
+class SyslogServer(models.Model):
+    """A remote syslog server every event-log entry is forwarded to (Settings → Syslog), as
+    RFC 5424 messages over UDP, TCP or TLS. `last_event_id` is how far it got: the event log
+    itself is the queue, so events wait while the server is down and nothing is lost."""
+
+    host = models.CharField(max_length=253)
+    port = models.PositiveIntegerField(
+        default=514, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    transport = models.CharField(
+        max_length=8, choices=SyslogTransport.choices, default=SyslogTransport.UDP
+    )
+    facility = models.PositiveSmallIntegerField(
+        choices=SyslogFacility.choices, default=SyslogFacility.LOCAL0
+    )
+    severity = models.PositiveSmallIntegerField(
+        choices=SyslogSeverity.choices,
+        default=SyslogSeverity.INFORMATIONAL,
+        help_text="Forward events of this severity and above.",
+    )
+    ca_certificate = models.TextField(
+        blank=True, help_text="TLS: the CA of the server's certificate (PEM); else the system's."
+    )
+    last_event_id = models.BigIntegerField(default=0)
+    last_sent = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["host", "port"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["host", "port", "transport"], name="core_syslog_server_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}/{self.transport}"

@@ -277,6 +277,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 HA_COLLECT_INTERVAL = env.float("HA_COLLECT_INTERVAL", default=2.0)
 if not 0.5 <= HA_COLLECT_INTERVAL <= 60:
     raise ImproperlyConfigured("HA_COLLECT_INTERVAL must be between 0.5 and 60 seconds")
+# Settings → Syslog: events go to the syslog servers every interval, once they are SYSLOG_SETTLE
+# seconds old (core/syslog.py).
+SYSLOG_FORWARD_INTERVAL = env.float("SYSLOG_FORWARD_INTERVAL", default=2.0)
+SYSLOG_SETTLE = env.float("SYSLOG_SETTLE", default=3.0)
+
 CELERY_BEAT_SCHEDULE: dict = {
     # Network-mode accounts synchronize with CSC when 30 days have passed (checked hourly).
     "queue-due-synchronizations": {
@@ -287,6 +292,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "purge-used-nonces": {"task": "licensing.purge_used_nonces", "schedule": 600.0},
     # Failure counts of names that are no user are not kept without end.
     "forget-failed-logins": {"task": "security.forget_failed_logins", "schedule": 3600.0},
+    # Event-log entries forwarded to the remote syslog servers (Settings → Syslog).
+    "forward-events": {
+        "task": "core.forward_events",
+        "schedule": SYSLOG_FORWARD_INTERVAL,
+        "options": {"expires": SYSLOG_FORWARD_INTERVAL},
+    },
     # The HA widget's picture: cluster state collected on the active node (beat runs there);
     # a collection not started within one interval is dropped, never queued up.
     "collect-cluster-state": {

@@ -40,6 +40,17 @@ urlpatterns = [
     ),
     path("admin/network/", views.NetworkView.as_view(), name="network"),
     path("admin/settings/", views.SettingsView.as_view(), name="settings"),
+    path(
+        "admin/settings/cisco/",
+        views.CiscoConnectivitySettingsView.as_view(),
+        name="settings-cisco",
+    ),
+    path("admin/settings/syslog/", views.SyslogSettingsView.as_view(), name="settings-syslog"),
+    path(
+        "admin/settings/syslog/<int:pk>/<slug:action>/",
+        views.SyslogServerActionView.as_view(),
+        name="settings-syslog-action",
+    ),
     path("admin/api-toolkit/", licensing_views.ApiToolkitView.as_view(), name="api-toolkit"),
     path("admin/security/", include("security.urls")),
     path("admin/", include("accounts.urls")),

@@ -12,6 +12,7 @@ from .account_requests import (
     create_account_request,
     reject_account_request,
 )
+from .connectivity import check_cisco_connection, save_cisco_connection
 from .local_accounts import (
     create_local_account,
     create_virtual_account,
@@ -34,6 +35,8 @@ from .users import (
 )
 
 __all__ = [
+    "check_cisco_connection",
+    "save_cisco_connection",
     "approve_account_request",
     "create_account_request",
     "create_local_account",

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.test import Client, TestCase, override_settings
 
 from accounts.models import AccountRequest
+from core.models import SyslogServer
 from licensing import services as licensing
 from security import services
 from synchronization.models import Synchronization
@@ -49,6 +50,9 @@ DESIGNED = {
     "api-toolkit": ("login", "ok", "ok", "404", "404", "404"),
     "network": ("login", "ok", "ok", "deny", "deny", "deny"),
     "settings": ("login", "ok", "deny", "deny", "deny", "deny"),
+    "settings-cisco": ("login", "ok", "deny", "deny", "deny", "deny"),
+    "settings-syslog": ("login", "ok", "deny", "deny", "deny", "deny"),
+    "settings-syslog-action": ("login", "ok", "deny", "deny", "deny", "deny"),
     "api-docs": ("login", "ok", "ok", "ok", "ok", "ok"),
     # Security: system administrators only.
     "security:index": ("redirect",) * 6,
@@ -165,6 +169,7 @@ class AuthorizationMatrixTests(TestCase):
         cls.sync_row = Synchronization.objects.create(account=a)
         cls.token = licensing.create_token(a.default_virtual_account, description="matrix")
         cls.ca_row = services.add_ca_certificate(pem(TestCA().root))[0]
+        cls.syslog_row = SyslogServer.objects.create(host="192.0.2.9", port=514)
         cls._tmp = tempfile.mkdtemp()
         with override_settings(BROWSER_CERT_DIR=Path(cls._tmp)):
             cls.csr = services.generate_browser_csr("ssm.example.com")
@@ -189,6 +194,7 @@ class AuthorizationMatrixTests(TestCase):
             "security:ca-certificate-delete": {"pk": cls.ca_row.pk},
             "security-api:ca-certificate-detail": {"pk": cls.ca_row.pk},
             "support-center-log-download": {"name": "web.log"},
+            "settings-syslog-action": {"pk": cls.syslog_row.pk, "action": "remove"},
         }
         cls.default_arguments = {
             "account": a.name,
