@@ -1,5 +1,7 @@
 """Settings forms."""
 
+import zoneinfo
+
 from django import forms
 
 from core.choices import MailSecurity, SyslogFacility, SyslogSeverity, SyslogTransport
@@ -147,4 +149,20 @@ class SyslogServerForm(forms.Form):
             attrs={**_text, "rows": 3, "placeholder": "-----BEGIN CERTIFICATE-----"}
         ),
         help_text="The CA of the syslog server's certificate; empty: the system's CA store.",
+    )
+
+
+class TimeSettingForm(forms.Form):
+    """Settings → Time: the workspace's time zone and the NTP servers."""
+
+    time_zone = forms.ChoiceField(
+        label="Time Zone",
+        choices=[(name, name) for name in sorted(zoneinfo.available_timezones())],
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    ntp_servers = forms.CharField(
+        label="NTP Servers",
+        required=False,
+        widget=forms.Textarea(attrs={**_text, "rows": 4, "placeholder": "ntp1.example.com"}),
+        help_text="One per line (host or host:port), at most 8.",
     )

@@ -17,7 +17,7 @@ from accounts import access
 from accounts import services as accounts
 from accounts.access import ADMIN, STAFF, SystemRoleRequiredMixin
 from accounts.csc_client import base_url, connection
-from core import services, syslog
+from core import services, syslog, timekeeping
 from core.choices import LogLevel
 from core.models import Event, SyslogServer
 from highavailability.services import cluster_status
@@ -30,6 +30,7 @@ from .forms import (
     MailServerForm,
     SyslogServerForm,
     TestEmailForm,
+    TimeSettingForm,
 )
 from .health import journal_text, log_file, log_files, system_health
 from .network import network_state
@@ -298,3 +299,40 @@ class SyslogServerActionView(_SystemAdminOnly, TemplateView):
         else:
             raise Http404("No such action")
         return redirect("settings-syslog")
+
+
+class TimeSettingsView(_SystemAdminOnly, TemplateView):
+    """Settings → Time: this server's time, the workspace's time zone, the NTP servers, and
+    whether chrony keeps the clock synchronized (and its offset)."""
+
+    template_name = "administration/settings_time.html"
+
+    def get_context_data(self, **kwargs):
+        row = timekeeping.time_setting()
+        kwargs.setdefault(
+            "form",
+            TimeSettingForm(initial={"time_zone": row.time_zone, "ntp_servers": row.ntp_servers}),
+        )
+        return super().get_context_data(
+            setting=row,
+            now=timekeeping.now_in(timekeeping.workspace_time_zone()),
+            clock=timekeeping.clock_status(),
+            managed=timekeeping.chrony_managed(),
+            applied=timekeeping.applied_generation() == row.generation,
+            tab="time",
+            **kwargs,
+        )
+
+    def post(self, request):
+        form = TimeSettingForm(request.POST)
+        if form.is_valid():
+            try:
+                timekeeping.save_time_setting(**form.cleaned_data, by_user=request.user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, "Time settings saved.")
+                return redirect("settings-time")
+        response = self.render_to_response(self.get_context_data(form=form))
+        response.status_code = 400
+        return response

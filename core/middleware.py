@@ -1,6 +1,9 @@
 """Request-wide behaviour of the ground floor."""
 
+from django.utils import timezone
+
 from .services import apply_log_level
+from .timekeeping import workspace_time_zone
 
 
 class LogLevelMiddleware:
@@ -12,3 +15,17 @@ class LogLevelMiddleware:
     def __call__(self, request):
         apply_log_level()
         return self.get_response(request)
+
+
+class TimeZoneMiddleware:
+    """Pages show times in the time zone chosen in Settings → Time."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timezone.activate(workspace_time_zone())
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -128,3 +128,21 @@ class SyslogServer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}/{self.transport}"
+
+
+class TimeSetting(models.Model):
+    """Settings → Time (one row, both HA nodes): the time zone the workspace shows times in,
+    and the NTP servers chrony follows on every node. `generation` changes with the servers,
+    so a node can tell it has not applied them yet."""
+
+    time_zone = models.CharField(max_length=64, default="UTC")
+    ntp_servers = models.TextField(blank=True, help_text="One host (or host:port) per line.")
+    generation = models.CharField(max_length=32, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.time_zone}; NTP {', '.join(self.servers) or 'none'}"
+
+    @property
+    def servers(self) -> list[str]:
+        return [line.strip() for line in self.ntp_servers.splitlines() if line.strip()]

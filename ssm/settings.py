@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.TimeZoneMiddleware",
     "security.middleware.PasswordExpiryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -281,6 +282,12 @@ if not 0.5 <= HA_COLLECT_INTERVAL <= 60:
 # seconds old (core/syslog.py).
 SYSLOG_FORWARD_INTERVAL = env.float("SYSLOG_FORWARD_INTERVAL", default=2.0)
 SYSLOG_SETTLE = env.float("SYSLOG_SETTLE", default=3.0)
+
+# Settings → Time: chrony (Debian's) follows the NTP servers chosen there when this folder is
+# writable (its chrony.conf has "sourcedir /etc/chrony/sources.d"); chronyc asks chronyd
+# through CHRONY_SOCKET (empty: chronyc's default).
+CHRONY_SOURCES_DIR = Path(env.str("CHRONY_SOURCES_DIR", default="/etc/chrony/sources.d"))
+CHRONY_SOCKET = env.str("CHRONY_SOCKET", default="")
 
 CELERY_BEAT_SCHEDULE: dict = {
     # Network-mode accounts synchronize with CSC when 30 days have passed (checked hourly).

@@ -46,6 +46,7 @@ urlpatterns = [
         name="settings-cisco",
     ),
     path("admin/settings/syslog/", views.SyslogSettingsView.as_view(), name="settings-syslog"),
+    path("admin/settings/time/", views.TimeSettingsView.as_view(), name="settings-time"),
     path(
         "admin/settings/syslog/<int:pk>/<slug:action>/",
         views.SyslogServerActionView.as_view(),

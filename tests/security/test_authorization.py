@@ -53,6 +53,7 @@ DESIGNED = {
     "settings-cisco": ("login", "ok", "deny", "deny", "deny", "deny"),
     "settings-syslog": ("login", "ok", "deny", "deny", "deny", "deny"),
     "settings-syslog-action": ("login", "ok", "deny", "deny", "deny", "deny"),
+    "settings-time": ("login", "ok", "deny", "deny", "deny", "deny"),
     "api-docs": ("login", "ok", "ok", "ok", "ok", "ok"),
     # Security: system administrators only.
     "security:index": ("redirect",) * 6,
