@@ -186,7 +186,8 @@ def clock_status() -> ClockStatus:
     except subprocess.TimeoutExpired:
         return ClockStatus(False, "chronyd did not answer within 10 s")
     if tracking.returncode != 0:
-        return ClockStatus(False, f"chronyd does not answer ({tracking.stderr.strip()})")
+        said = (tracking.stderr or tracking.stdout).strip() or f"exit {tracking.returncode}"
+        return ClockStatus(False, f"chronyd does not answer ({said}): is chrony running?")
     fields = tracking.stdout.strip().split(",")
     status = ClockStatus(True)
     if len(fields) >= 14:
