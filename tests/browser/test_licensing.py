@@ -82,7 +82,15 @@ class LicensingBrowserTests(BrowserTestCase):
         self.screenshot("licensing-licenses")
 
         self.inventory("general")
+        # a destructive action asks first: Cancel leaves the token as it was
         self.page.get_by_role("button", name="Revoke").click()
+        confirm = self.page.locator("#ssm-confirm")
+        confirm.get_by_text("Revoke this token?").wait_for()
+        confirm.get_by_role("button", name="Cancel").click()
+        confirm.wait_for(state="hidden")
+        self.assertNotIn("Revoked", self.page.locator("[data-testid=token-row]").inner_text())
+        self.page.get_by_role("button", name="Revoke").click()
+        self.page.locator("[data-testid=confirm-yes]").click()
         self.page.get_by_text("revoked.").wait_for()
         self.assertIn("Revoked", self.page.locator("[data-testid=token-row]").inner_text())
 
@@ -94,6 +102,7 @@ class LicensingBrowserTests(BrowserTestCase):
         self.inventory("product-instances")
         self.page.get_by_text("(1 Records)").wait_for()
         self.page.locator("[data-testid=remove]").click()
+        self.page.locator("[data-testid=confirm-yes]").click()
         self.page.get_by_text("Showing Page 1 of 1 (0 Records)").wait_for()
         self.assertEqual(ProductInstance.objects.filter(status="registered").count(), 0)
 

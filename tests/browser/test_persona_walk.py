@@ -24,6 +24,13 @@ SKIPPED = re.compile(
     r"|/admin/support-center/logs/.+|/oauth/|/Transportgateway|/SmartTransport|/cslu/"
 )
 MAX_PAGES = 70
+# a button that destroys something submits only after a confirmation: the dialog
+# (data-confirm) or a confirmation page (its own button)
+UNCONFIRMED = """() => [...document.querySelectorAll(
+    'form button[type=submit].btn-danger, form button[type=submit].btn-outline-danger')]
+  .filter(b => !b.form.dataset.confirm
+               && !/^(confirm|ha-operation-submit)/.test(b.dataset.testid || ''))
+  .map(b => b.innerText.trim())"""
 OVERFLOW = """() => {
   const width = document.documentElement.clientWidth;
   const wide = [...document.querySelectorAll('body *')].filter(e => {
@@ -70,6 +77,9 @@ class PersonaWalkTests(BrowserTestCase):
                 problems.append(f"{path}: HTTP {status}")
             if not page.locator("nav.ssm-navbar").count():
                 problems.append(f"{path}: not inside the product's frame")
+            unconfirmed = page.evaluate(UNCONFIRMED)
+            if unconfirmed:
+                problems.append(f"{path}: destroys without asking first: {unconfirmed}")
             measured = page.evaluate(OVERFLOW)
             if measured["scroll"] > measured["width"] + 1:
                 problems.append(f"{path}: {measured['scroll']} px wide > {measured['width']}: "
