@@ -188,14 +188,14 @@ class HighAvailabilityEventLogView(HAPageMixin, TemplateView):
 
     def events(self):
         events = services.ha_events()
-        query = self.request.GET.get("q", "").strip()
+        query = self.request.GET.get("search", "").strip()
         return events.filter(message__icontains=query) if query else events
 
     def export(self):
         return events_csv(self.events(), "ha-event-log.csv")
 
     def get_context_data(self, **kwargs):
-        query = self.request.GET.get("q", "").strip()
+        query = self.request.GET.get("search", "").strip()
         page = Paginator(self.events(), 25).get_page(self.request.GET.get("page"))
         polling = page.number == 1 and not query
         return super().get_context_data(page=page, query=query, polling=polling, **kwargs)

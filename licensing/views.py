@@ -112,8 +112,23 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
         context["token_form"] = RegistrationTokenForm()
         context["urls"] = product_urls(account.name)
 
+    def _paged(self, context, rows, *fields) -> None:
+        """One page of `rows` (a queryset, or a list of dicts) matching the search box."""
+        search = self.request.GET.get("search", "").strip()[:200]
+        if search and isinstance(rows, list):
+            needle = search.lower()
+            rows = [r for r in rows if any(needle in str(r[f]).lower() for f in fields)]
+        elif search:
+            match = Q()
+            for name in fields:
+                match |= Q(**{f"{name}__icontains": search})
+            rows = rows.filter(match)
+        page = Paginator(rows, PAGE_SIZE).get_page(self.request.GET.get("page"))
+        context.update(page=page, search=search)
+
     def _licenses(self, context, account, va):
-        context["licenses"] = services.license_rows(va)
+        self._paged(context, services.license_rows(va), "name", "tag")
+        context["licenses"] = context["page"]
 
     def _product_instances(self, context, account, va):
         search = self.request.GET.get("search", "").strip()
@@ -130,10 +145,13 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
         context.update(page=page, search=search, tag=tag)
 
     def _sl_using_policy(self, context, account, va):
-        context["reports"] = RumReport.objects.filter(virtual_account=va)[:200]
+        reports = RumReport.objects.filter(virtual_account=va)
+        self._paged(context, reports, "udi_sn", "udi_pid", "tag", "report_id")
+        context["reports"] = context["page"]
 
     def _event_log(self, context, account, va):
-        context["events"] = Event.objects.filter(account=account)[:200]
+        self._paged(context, Event.objects.filter(account=account), "message", "username")
+        context["events"] = context["page"]
 
     def _alerts(self, context, account, va):
         alerts = []
@@ -173,7 +191,9 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
         context["alerts"] = alerts
 
     def _activity(self, context, account, va):
-        context["events"] = Event.objects.filter(account=account, category="licensing")[:200]
+        events = Event.objects.filter(account=account, category="licensing")
+        self._paged(context, events, "message", "username")
+        context["events"] = context["page"]
 
     def _reports(self, context, account, va):
         context["report_kinds"] = [

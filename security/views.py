@@ -338,7 +338,7 @@ class SecurityEventLogView(SecurityAdminMixin, TemplateView):
 
     def events(self):
         events = Event.objects.filter(category=EventCategory.SECURITY)
-        query = self.request.GET.get("q", "").strip()
+        query = self.request.GET.get("search", "").strip()
         return events.filter(message__icontains=query) if query else events
 
     def get(self, request, *args, **kwargs):
@@ -348,5 +348,5 @@ class SecurityEventLogView(SecurityAdminMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         page = Paginator(self.events(), 25).get_page(self.request.GET.get("page"))
-        query = self.request.GET.get("q", "").strip()
+        query = self.request.GET.get("search", "").strip()
         return super().get_context_data(page=page, query=query, **kwargs)

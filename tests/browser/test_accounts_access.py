@@ -93,7 +93,7 @@ class AccessBrowserTests(BrowserTestCase):
         page.locator("#id_username").wait_for()  # back on the log-in page
         victor.close()
 
-        self.page.goto(self.url("/admin/security/event-log/?q=victor"))
+        self.page.goto(self.url("/admin/security/event-log/?search=victor"))
         events = self.page.locator("[data-testid=security-events]").inner_text()
         self.assertIn("User victor logged in from", events)
         self.screenshot("security-event-log")

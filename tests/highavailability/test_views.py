@@ -115,7 +115,7 @@ class HighAvailabilityViewTests(PersonasMixin, TestCase):
         response = self.client.get(EVENTS)
         self.assertContains(response, "Failover: secondary-node is now the active node")
         self.assertContains(response, "Heartbeat lost")
-        response = self.client.get(EVENTS, {"q": "heartbeat"})
+        response = self.client.get(EVENTS, {"search": "heartbeat"})
         self.assertNotContains(response, "Failover:")
         self.assertContains(response, "(1 Records)")
 
@@ -146,7 +146,7 @@ class HighAvailabilityViewTests(PersonasMixin, TestCase):
         self.assertContains(response, "Showing Page 2 of 2 (27 Records)")
         self.assertContains(response, 'data-polling="false"')
         self.assertNotContains(response, "hx-trigger")
-        response = self.client.get(EVENTS, {"q": "voting again"})
+        response = self.client.get(EVENTS, {"search": "voting again"})
         self.assertContains(response, "(13 Records)")
         self.assertContains(response, 'data-polling="false"')
         self.assertNotContains(response, "hx-trigger")

@@ -72,6 +72,28 @@ class InventoryViewTests(TestCase):
             self.client.get(f"/smart-licensing/product-instances/{instance.pk}/").status_code, 404
         )
 
+    def test_event_log_licenses_and_policy_tabs_are_paged_and_searchable_alike(self):
+        from core.choices import EventCategory
+        from core.services import record_event
+
+        for n in range(30):
+            record_event(
+                EventCategory.LICENSING, "probe", f"probe event {n}", account=self.account_a
+            )
+        first = self.page("event-log")
+        self.assertContains(first, "Showing Page 1 of 2 (30 Records)")
+        # the next page keeps the account, the virtual account and the search
+        self.assertContains(first, f'href="?account={self.account_a.pk}&amp;page=2"')
+        found = self.page("event-log", search="event 1")  # 1 and 10 to 19
+        self.assertContains(found, "Showing Page 1 of 1 (11 Records)")
+        activity = self.client.get(
+            "/smart-licensing/activity/", {"account": self.account_a.pk, "search": "event 29"}
+        )
+        self.assertContains(activity, "(1 Records)")
+        licenses = self.page("licenses", search="lifecycle")
+        self.assertContains(licenses, "Showing Page 1 of 1 (1 Records)")
+        self.assertContains(self.page("sl-using-policy"), "Showing Page 1 of 1 (0 Records)")
+
     def test_transfer_to_other_virtual_account(self):
         lab = VirtualAccount.objects.create(account=self.account_a, name="Lab")
         registered(self.va, "pi37")

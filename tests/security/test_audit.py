@@ -79,7 +79,7 @@ class LogInAuditTests(TestCase):
     def test_the_security_event_log_shows_them(self):
         self.log_in("wrong")
         self.client.force_login(self.admin)
-        page = self.client.get(reverse("security:event-log"), {"q": "failed log-in"})
+        page = self.client.get(reverse("security:event-log"), {"search": "failed log-in"})
         self.assertContains(page, "Failed log-in for alice from 192.0.2.44.")
 
 
@@ -97,7 +97,7 @@ class EventLogCsvTests(TestCase):
 
     def test_security_event_log_as_csv_with_the_search_and_no_formulas(self):
         self.client.force_login(self.admin)
-        response = self.client.get(reverse("security:event-log"), {"format": "csv", "q": "cmd"})
+        response = self.client.get(reverse("security:event-log"), {"format": "csv", "search": "cmd"})
         self.assertEqual(response.status_code, 200)
         self.assertIn("attachment", response["Content-Disposition"])
         rows = csv_rows(response)
