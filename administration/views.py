@@ -210,10 +210,38 @@ class SettingsView(_SystemAdminOnly, TemplateView):
         return response
 
 
-class CiscoConnectivitySettingsView(_SystemAdminOnly, TemplateView):
+class _SettingsFormView(_SystemAdminOnly, TemplateView):
+    """A Settings tab with one form: valid input goes to `save` (a service function), whose
+    ValidationError lands next to the fields; the page again with a 400 when refused."""
+
+    form_class: type
+    success_url: str = ""
+
+    def save(self, data: dict) -> str:
+        """Apply the form's data; the message to show."""
+        raise NotImplementedError
+
+    def post(self, request):
+        form = self.form_class(request.POST)
+        if form.is_valid():
+            try:
+                message = self.save(form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, message)
+                return redirect(self.success_url)
+        response = self.render_to_response(self.get_context_data(form=form))
+        response.status_code = 400
+        return response
+
+
+class CiscoConnectivitySettingsView(_SettingsFormView):
     """Settings → Cisco Connectivity: CSC's URL, the HTTP proxy, and Test Connection."""
 
     template_name = "administration/settings_cisco.html"
+    form_class = CiscoConnectionForm
+    success_url = "settings-cisco"
 
     def get_context_data(self, **kwargs):
         row = connection()
@@ -231,25 +259,20 @@ class CiscoConnectivitySettingsView(_SystemAdminOnly, TemplateView):
         if "test" in request.POST:
             steps = accounts.check_cisco_connection(by_user=request.user)
             return self.render_to_response(self.get_context_data(steps=steps))
-        form = CiscoConnectionForm(request.POST)
-        if form.is_valid():
-            try:
-                accounts.save_cisco_connection(**form.cleaned_data, by_user=request.user)
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                messages.success(request, "Cisco connectivity saved.")
-                return redirect("settings-cisco")
-        response = self.render_to_response(self.get_context_data(form=form))
-        response.status_code = 400
-        return response
+        return super().post(request)
+
+    def save(self, data):
+        accounts.save_cisco_connection(**data, by_user=self.request.user)
+        return "Cisco connectivity saved."
 
 
-class SyslogSettingsView(_SystemAdminOnly, TemplateView):
+class SyslogSettingsView(_SettingsFormView):
     """Settings → Syslog: the remote syslog servers every event is forwarded to (add, send a
     test message, remove), with how far each got."""
 
     template_name = "administration/settings_syslog.html"
+    form_class = SyslogServerForm
+    success_url = "settings-syslog"
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("form", SyslogServerForm())
@@ -258,19 +281,9 @@ class SyslogSettingsView(_SystemAdminOnly, TemplateView):
             server.pending = Event.objects.filter(pk__gt=server.last_event_id).count()
         return super().get_context_data(servers=servers, tab="syslog", **kwargs)
 
-    def post(self, request):
-        form = SyslogServerForm(request.POST)
-        if form.is_valid():
-            try:
-                server = syslog.add_syslog_server(**form.cleaned_data, by_user=request.user)
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                messages.success(request, f"Events are forwarded to {server} from now on.")
-                return redirect("settings-syslog")
-        response = self.render_to_response(self.get_context_data(form=form))
-        response.status_code = 400
-        return response
+    def save(self, data):
+        server = syslog.add_syslog_server(**data, by_user=self.request.user)
+        return f"Events are forwarded to {server} from now on."
 
 
 class SyslogServerActionView(_SystemAdminOnly, TemplateView):
@@ -301,11 +314,13 @@ class SyslogServerActionView(_SystemAdminOnly, TemplateView):
         return redirect("settings-syslog")
 
 
-class TimeSettingsView(_SystemAdminOnly, TemplateView):
+class TimeSettingsView(_SettingsFormView):
     """Settings → Time: this server's time, the workspace's time zone, the NTP servers, and
     whether chrony keeps the clock synchronized (and its offset)."""
 
     template_name = "administration/settings_time.html"
+    form_class = TimeSettingForm
+    success_url = "settings-time"
 
     def get_context_data(self, **kwargs):
         row = timekeeping.time_setting()
@@ -323,16 +338,6 @@ class TimeSettingsView(_SystemAdminOnly, TemplateView):
             **kwargs,
         )
 
-    def post(self, request):
-        form = TimeSettingForm(request.POST)
-        if form.is_valid():
-            try:
-                timekeeping.save_time_setting(**form.cleaned_data, by_user=request.user)
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                messages.success(request, "Time settings saved.")
-                return redirect("settings-time")
-        response = self.render_to_response(self.get_context_data(form=form))
-        response.status_code = 400
-        return response
+    def save(self, data):
+        timekeeping.save_time_setting(**data, by_user=self.request.user)
+        return "Time settings saved."

@@ -1,6 +1,7 @@
 """A small test certificate authority, and openssl checks of what the server writes."""
 
 import datetime as dt
+import ipaddress
 import subprocess
 import tempfile
 from pathlib import Path
@@ -103,3 +104,28 @@ def openssl_verify(leaf_pem: str, chain_pem: str, root_pem: str) -> str:
         chain.write_text(chain_pem or root_pem)
         leaf.write_text(leaf_pem)
         return openssl("verify", "-CAfile", str(root), "-untrusted", str(chain), str(leaf))
+
+
+def write_localhost_server(folder: Path, ca_name: str) -> str:
+    """A test CA's certificate for a server on loopback (localhost and 127.0.0.1), written
+    into `folder` as ca.crt, server.crt (with the intermediate) and server.key; the CA's PEM."""
+    ca = TestCA(ca_name)
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    certificate = ca.sign(csr.public_bytes(serialization.Encoding.PEM).decode())
+    (folder / "ca.crt").write_text(pem(ca.root))
+    (folder / "server.crt").write_text(pem(certificate) + pem(ca.intermediate))
+    (folder / "server.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return pem(ca.root)

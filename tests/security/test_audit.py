@@ -97,7 +97,9 @@ class EventLogCsvTests(TestCase):
 
     def test_security_event_log_as_csv_with_the_search_and_no_formulas(self):
         self.client.force_login(self.admin)
-        response = self.client.get(reverse("security:event-log"), {"format": "csv", "search": "cmd"})
+        response = self.client.get(
+            reverse("security:event-log"), {"format": "csv", "search": "cmd"}
+        )
         self.assertEqual(response.status_code, 200)
         self.assertIn("attachment", response["Content-Disposition"])
         rows = csv_rows(response)

@@ -3,12 +3,11 @@ machine's clock (-x): as an NTP server on a free loopback port, or as the client
 under test configures (its sources folder and command socket are the settings' CHRONY_*)."""
 
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
+from tests.support.daemon import start_daemon, stop_daemon
 from tests.support.ports import free_port
 
 
@@ -35,24 +34,16 @@ class Chronyd:
 
     def start(self, deadline: float = 10.0) -> "Chronyd":
         binary = shutil.which("chronyd") or "/usr/sbin/chronyd"
-        self.process = subprocess.Popen(
+        self.process = start_daemon(
             [binary, "-x", "-d", "-u", "root", "-f", str(self.conf)],
-            stdout=(self.folder / "chronyd.log").open("ab"),
-            stderr=subprocess.STDOUT,
+            self.folder / "chronyd.log",
+            self.socket.exists,
+            deadline=deadline,
         )
-        end = time.monotonic() + deadline
-        while time.monotonic() < end:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"chronyd exited: {(self.folder / 'chronyd.log').read_text()}")
-            if self.socket.exists():
-                return self
-            time.sleep(0.05)
-        raise RuntimeError(f"chronyd did not open {self.socket} within {deadline} s")
+        return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=10)
+        stop_daemon(self.process)
         self.process = None
 
     def cleanup(self) -> None:

@@ -4,7 +4,6 @@ small directory (people and groups under dc=example,dc=org)."""
 
 import base64
 import hashlib
-import ipaddress
 import os
 import shutil
 import signal
@@ -13,12 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
-from tests.security.pki import TestCA, pem
+from tests.security.pki import write_localhost_server
 from tests.support.ports import free_port
 
 SUFFIX = "dc=example,dc=org"
@@ -56,30 +50,7 @@ class Slapd:
         self.url = f"ldap://127.0.0.1:{self.port}"
         self.ldaps_url = f"ldaps://127.0.0.1:{self.tls_port}"
         self.process = None
-        ca = TestCA("Directory Test CA")
-        key = ec.generate_private_key(ec.SECP256R1())
-        csr = (
-            x509.CertificateSigningRequestBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-                ),
-                critical=False,
-            )
-            .sign(key, hashes.SHA256())
-        )
-        certificate = ca.sign(csr.public_bytes(serialization.Encoding.PEM).decode())
-        self.ca_pem = pem(ca.root)
-        (self.folder / "ca.crt").write_text(self.ca_pem)
-        (self.folder / "server.crt").write_text(pem(certificate) + pem(ca.intermediate))
-        (self.folder / "server.key").write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
+        self.ca_pem = write_localhost_server(self.folder, "Directory Test CA")
 
     def _config(self) -> str:
         includes = "".join(f"include: file:///etc/ldap/schema/{name}.ldif\n" for name in SCHEMAS)

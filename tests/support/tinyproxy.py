@@ -5,9 +5,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
+from tests.support.daemon import start_daemon, stop_daemon
 from tests.support.ports import free_port
 
 
@@ -32,26 +32,21 @@ class Tinyproxy:
 
     def start(self, deadline: float = 10.0) -> "Tinyproxy":
         binary = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
-        self.process = subprocess.Popen(
-            [binary, "-d", "-c", str(self.conf)],
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-        end = time.monotonic() + deadline
-        while time.monotonic() < end:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"tinyproxy exited: {self.log.read_text()[-500:]}")
+
+        def listening() -> bool:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
             except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"tinyproxy did not listen within {deadline} s")
+                return False
+            return True
+
+        self.process = start_daemon(
+            [binary, "-d", "-c", str(self.conf)], self.log, listening, deadline=deadline
+        )
+        return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        stop_daemon(self.process)
         self.process = None
 
     def cleanup(self) -> None:
