@@ -14,6 +14,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from core.exports import events_csv
+from core.forms import errors_to_form
 from core.models import Event
 from core.views import get_by_id_or_404
 
@@ -34,15 +35,6 @@ from .forms import (
 from .models import AccountMembership, AccountRequest
 
 PAGE_SIZE = 25
-
-
-def _errors_to_form(form, exc: ValidationError):
-    """Put a service's ValidationError on the form (field errors where the field exists)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _page(request, queryset):
@@ -84,7 +76,7 @@ class AccountRequestCreateView(AdminPageMixin, TemplateView):
                     **form.cleaned_data, by_user=request.user
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(
                     request,
@@ -185,7 +177,7 @@ class LocalAccountDetailView(AdminPageMixin, TemplateView):
                     account, **form.cleaned_data, by_user=request.user
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, f"Local virtual account {va.name} created.")
                 return redirect("accounts:account-detail", pk=account.pk)
@@ -252,7 +244,7 @@ class LocalAccountEditView(AdminPageMixin, TemplateView):
                     self.account, **form.cleaned_data, by_user=request.user
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, f"Account {self.account.name} saved.")
                 return redirect("accounts:account-detail", pk=pk)
@@ -354,7 +346,7 @@ class UserListView(SystemAdminRequiredMixin, TemplateView):
                     by_user=request.user,
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, f"User {user.username} created.")
                 return redirect("accounts:user-list")
@@ -445,7 +437,7 @@ class UserDetailView(SystemAdminRequiredMixin, TemplateView):
             try:
                 services.update_user(subject, **form.cleaned_data, by_user=request.user)
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, f"User {subject.username} saved.")
                 return redirect("accounts:user-detail", pk=pk)

@@ -19,6 +19,7 @@ from accounts.access import ADMIN, STAFF, SystemRoleRequiredMixin
 from accounts.csc_client import base_url, connection
 from core import services, syslog, timekeeping
 from core.choices import LogLevel
+from core.forms import errors_to_form
 from core.models import Event, SyslogServer
 from highavailability.services import cluster_status
 
@@ -198,8 +199,7 @@ class SettingsView(_SystemAdminOnly, TemplateView):
                 services.save_mail_server(**form.cleaned_data, user=request.user)
                 messages.success(request, "Email settings saved.")
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            errors_to_form(form, exc)
             return self.invalid(**{context: form})
         return redirect("settings")
 
@@ -227,7 +227,7 @@ class _SettingsFormView(_SystemAdminOnly, TemplateView):
             try:
                 message = self.save(form.cleaned_data)
             except ValidationError as exc:
-                form.add_error(None, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, message)
                 return redirect(self.success_url)
