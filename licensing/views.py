@@ -109,7 +109,7 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
 
     def _general(self, context, account, va):
         context["tokens"] = RegistrationToken.objects.filter(virtual_account=va).with_uses()
-        context["token_form"] = RegistrationTokenForm()
+        context.setdefault("token_form", RegistrationTokenForm())
         context["urls"] = product_urls(account.name)
 
     def _paged(self, context, rows, *fields) -> None:
@@ -233,10 +233,7 @@ class RegistrationTokenCreateView(_AccountAction):
     def post(self, request):
         form = RegistrationTokenForm(request.POST)
         if not form.is_valid():
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, error)
-            return self.back("general")
+            return self.refused(form)
         try:
             token = services.create_token(
                 self.va,
@@ -247,10 +244,19 @@ class RegistrationTokenCreateView(_AccountAction):
                 user=request.user,
             )
         except LicensingError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"Token {token.short_token} created.")
+            form.add_error(None, str(exc))
+            return self.refused(form)
+        messages.success(request, f"Token {token.short_token} created.")
         return self.back("general")
+
+    def refused(self, form):
+        """The General tab again with the form's errors next to its fields (400)."""
+        page = SmartLicensingView()
+        page.setup(self.request, tab="inventory", subtab="general")
+        context = page.get_context_data(tab="inventory", subtab="general", token_form=form)
+        response = page.render_to_response(context)
+        response.status_code = 400
+        return response
 
 
 class RegistrationTokenRevokeView(_AccountAction):

@@ -37,8 +37,13 @@ class InventoryViewTests(TestCase):
         token = RegistrationToken.objects.get()
         self.assertTrue(token.export_controlled)
         self.assertContains(self.page("general"), token.token)
-        bad = self.client.post(f"/smart-licensing/tokens/create/{q}", {"expires_after_days": 500})
-        self.assertEqual(bad.status_code, 302)
+        bad = self.client.post(
+            f"/smart-licensing/tokens/create/{q}",
+            {"description": "kept", "expires_after_days": 500},
+        )
+        # the tab again, the error next to its field, what was typed kept
+        self.assertContains(bad, '<div class="invalid-feedback">Ensure this value', status_code=400)
+        self.assertContains(bad, 'value="kept"', status_code=400)
         self.assertEqual(RegistrationToken.objects.count(), 1)
         self.client.post(f"/smart-licensing/tokens/{token.pk}/revoke/{q}")
         token.refresh_from_db()
