@@ -108,7 +108,9 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
         return context
 
     def _general(self, context, account, va):
-        context["tokens"] = RegistrationToken.objects.filter(virtual_account=va).with_uses()
+        tokens = RegistrationToken.objects.filter(virtual_account=va).with_uses().order_by("-id")
+        page = Paginator(tokens, PAGE_SIZE).get_page(self.request.GET.get("page"))
+        context.update(tokens=page, page=page)
         context.setdefault("token_form", RegistrationTokenForm())
         context["urls"] = product_urls(account.name)
 
@@ -422,8 +424,11 @@ class ApiToolkitView(SystemRoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         accounts = access.accounts_for(self.request.user)
+        clients = ApiClient.objects.prefetch_related("accounts")
+        page = Paginator(clients, PAGE_SIZE).get_page(self.request.GET.get("page"))
         return super().get_context_data(
-            clients=ApiClient.objects.prefetch_related("accounts"),
+            clients=page,
+            page=page,
             form=kwargs.pop("form", None) or ApiClientForm(accounts=accounts),
             workspace="admin",
             **kwargs,
