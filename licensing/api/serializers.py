@@ -5,14 +5,30 @@ from rest_framework import serializers
 from ..services import MAX_TOKEN_USES, TOKEN_MAX_DAYS, TOKEN_MIN_DAYS
 
 
+class ExportControlledField(serializers.BooleanField):
+    """Cisco's Smart Licensing API sends "Allowed" / "Not Allowed"; booleans work too."""
+
+    WORDS = {"allowed": True, "not allowed": False}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and data.strip().lower() in self.WORDS:
+            return self.WORDS[data.strip().lower()]
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            raise serializers.ValidationError(
+                'Must be "Allowed" or "Not Allowed" (or true / false).'
+            ) from None
+
+
 class TokenCreateSerializer(serializers.Serializer):
-    """POST body of the tokens endpoint."""
+    """POST body of the tokens endpoint (the Smart Licensing API's shape)."""
 
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     expiresAfterDays = serializers.IntegerField(  # noqa: N815 - the API's field name
         min_value=TOKEN_MIN_DAYS, max_value=TOKEN_MAX_DAYS, required=False, default=30
     )
-    exportControlled = serializers.BooleanField(required=False, default=False)  # noqa: N815
+    exportControlled = ExportControlledField(required=False, default=False)  # noqa: N815
     maxUses = serializers.IntegerField(  # noqa: N815
         min_value=1, max_value=MAX_TOKEN_USES, required=False, allow_null=True
     )
@@ -37,14 +53,18 @@ class TokenInfoSerializer(serializers.Serializer):
 
 
 class TokenInfoResponseSerializer(serializers.Serializer):
-    """Answer of POST tokens."""
+    """Answer of POST tokens, in the Smart Licensing API's envelope."""
 
+    status = serializers.CharField()
+    statusMessage = serializers.CharField()  # noqa: N815
     tokenInfo = TokenInfoSerializer()  # noqa: N815
 
 
 class TokenListSerializer(serializers.Serializer):
-    """Answer of GET tokens."""
+    """Answer of GET tokens, in the Smart Licensing API's envelope."""
 
+    status = serializers.CharField()
+    statusMessage = serializers.CharField()  # noqa: N815
     tokens = TokenInfoSerializer(many=True)
 
 

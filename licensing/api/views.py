@@ -88,7 +88,7 @@ class TokensAPIView(VirtualAccountAPIView):
         if not self.may_use(request, va):  # an Account Viewer sees tokens, never their value
             for token, row in zip(tokens, data, strict=True):
                 row["token"] = token.short_token
-        return Response({"tokens": data})
+        return Response({"status": "SUCCESS", "statusMessage": "", "tokens": data})
 
     @extend_schema(
         parameters=PATH_PARAMETERS,
@@ -118,7 +118,12 @@ class TokensAPIView(VirtualAccountAPIView):
             )
             token.created_by_name = request.user.username
         return Response(
-            {"tokenInfo": TokenInfoSerializer(token).data}, status=status.HTTP_201_CREATED
+            {
+                "status": "SUCCESS",
+                "statusMessage": f"Token created in virtual account {va.name}",
+                "tokenInfo": TokenInfoSerializer(token).data,
+            },
+            status=status.HTTP_201_CREATED,
         )
 
 

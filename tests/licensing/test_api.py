@@ -66,6 +66,28 @@ class ApiTests(TestCase):
         listed = self.client.get(self.url(), **auth).json()
         self.assertEqual([t["token"] for t in listed["tokens"]], [info["token"]])
 
+    def test_the_smart_licensing_apis_request_shapes_and_envelope(self):
+        auth = self.bearer()
+        for value, expected in (("Allowed", True), ("Not Allowed", False), (False, False)):
+            created = self.client.post(
+                self.url(),
+                {"description": "cisco script", "expiresAfterDays": 30, "exportControlled": value},
+                content_type="application/json",
+                **auth,
+            )
+            self.assertEqual(created.status_code, 201, created.content)
+            answer = created.json()
+            self.assertEqual(answer["status"], "SUCCESS")
+            self.assertIn("Token created", answer["statusMessage"])
+            self.assertIs(answer["tokenInfo"]["exportControlled"], expected)
+        refused = self.client.post(
+            self.url(), {"exportControlled": "Maybe"}, content_type="application/json", **auth
+        )
+        self.assertEqual(refused.status_code, 400)
+        self.assertIn('"Allowed" or "Not Allowed"', refused.json()["exportControlled"][0])
+        listed = self.client.get(self.url(), **auth).json()
+        self.assertEqual((listed["status"], len(listed["tokens"])), ("SUCCESS", 3))
+
     def test_bad_body_is_400_and_writes_nothing(self):
         auth = self.bearer()
         response = self.client.post(
