@@ -52,6 +52,13 @@ class TokenInfoSerializer(serializers.Serializer):
         return obj.status.label.upper()
 
 
+class StatusSerializer(serializers.Serializer):
+    """The Smart Licensing API's envelope alone."""
+
+    status = serializers.CharField()
+    statusMessage = serializers.CharField()  # noqa: N815
+
+
 class TokenInfoResponseSerializer(serializers.Serializer):
     """Answer of POST tokens, in the Smart Licensing API's envelope."""
 

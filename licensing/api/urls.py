@@ -10,6 +10,7 @@ VA = "accounts/<str:account>/virtual-accounts/<str:virtual_account>"
 
 urlpatterns = [
     path(f"{VA}/tokens", views.TokensAPIView.as_view(), name="tokens"),
+    path(f"{VA}/tokens/<str:token>", views.TokenAPIView.as_view(), name="token"),
     path(
         f"{VA}/product-instances", views.ProductInstancesAPIView.as_view(), name="product-instances"
     ),

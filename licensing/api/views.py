@@ -22,6 +22,7 @@ from .auth import ApiClientPrincipal, BearerAuthentication
 from .serializers import (
     LicenseListSerializer,
     ProductInstanceListSerializer,
+    StatusSerializer,
     TokenCreateSerializer,
     TokenInfoResponseSerializer,
     TokenInfoSerializer,
@@ -124,6 +125,34 @@ class TokensAPIView(VirtualAccountAPIView):
                 "tokenInfo": TokenInfoSerializer(token).data,
             },
             status=status.HTTP_201_CREATED,
+        )
+
+
+class TokenAPIView(VirtualAccountAPIView):
+    """One registration token of a local virtual account: DELETE revokes it."""
+
+    @extend_schema(
+        parameters=[*PATH_PARAMETERS, OpenApiParameter("token", str, OpenApiParameter.PATH)],
+        request=None,
+        responses={200: StatusSerializer},
+    )
+    def delete(self, request, account, virtual_account, token):
+        va = self.resolve(request, account, virtual_account)
+        self.require_use(request, va)
+        found = RegistrationToken.objects.filter(virtual_account=va, token=token).first()
+        if found is None:
+            raise NotFound("No such token in this virtual account.")
+        client = isinstance(request.user, ApiClientPrincipal)
+        try:
+            services.revoke_token(
+                found,
+                user=None if client else request.user,
+                username=request.user.username if client else "",
+            )
+        except services.LicensingError as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        return Response(
+            {"status": "SUCCESS", "statusMessage": f"Token {found.short_token} revoked"}
         )
 
 

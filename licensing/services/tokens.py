@@ -70,8 +70,9 @@ def create_token(
     return token
 
 
-def revoke_token(token: RegistrationToken, *, user=None) -> RegistrationToken:
-    """Revoke a token; products can no longer register with it."""
+def revoke_token(token: RegistrationToken, *, user=None, username="") -> RegistrationToken:
+    """Revoke a token; products can no longer register with it. `username` names an API
+    client in the event when there is no user."""
     with transaction.atomic():
         updated = RegistrationToken.objects.filter(pk=token.pk, revoked__isnull=True).update(
             revoked=timezone.now()
@@ -83,6 +84,7 @@ def revoke_token(token: RegistrationToken, *, user=None) -> RegistrationToken:
             "token_revoked",
             f"Registration token {token.short_token} revoked",
             user=user,
+            username=username,
             account=token.virtual_account.account,
             virtual_account=token.virtual_account_id,
             token=token.pk,

@@ -2,6 +2,7 @@
 
 from django.test import TestCase
 
+from core.models import Event
 from licensing import services
 from tests.support.personas import build_personas
 
@@ -87,6 +88,33 @@ class ApiTests(TestCase):
         self.assertIn('"Allowed" or "Not Allowed"', refused.json()["exportControlled"][0])
         listed = self.client.get(self.url(), **auth).json()
         self.assertEqual((listed["status"], len(listed["tokens"])), ("SUCCESS", 3))
+
+    def test_revoke_a_token_through_the_api(self):
+        auth = self.bearer()
+        created = self.client.post(
+            self.url(), {"description": "to revoke"}, content_type="application/json", **auth
+        ).json()["tokenInfo"]["token"]
+        revoked = self.client.delete(self.url(what=f"tokens/{created}"), **auth)
+        self.assertEqual(revoked.status_code, 200, revoked.content)
+        self.assertEqual(revoked.json()["status"], "SUCCESS")
+        token = self.va_a.registration_tokens.get()
+        self.assertIsNotNone(token.revoked)
+        event = Event.objects.filter(action="token_revoked").latest("id")
+        self.assertEqual(event.username, "api:automation")
+        again = self.client.delete(self.url(what=f"tokens/{created}"), **auth)
+        self.assertEqual(again.status_code, 400)
+        self.assertIn("already revoked", again.json()["detail"])
+        unknown = self.client.delete(self.url(what="tokens/no-such-token"), **auth)
+        self.assertEqual(unknown.status_code, 404)
+        # a viewer of the account may look, not revoke; another account's user sees nothing
+        other = self.client.post(
+            self.url(), {"description": "kept"}, content_type="application/json", **auth
+        ).json()["tokenInfo"]["token"]
+        self.client.force_login(self.victor)
+        self.assertEqual(self.client.delete(self.url(what=f"tokens/{other}")).status_code, 403)
+        self.client.force_login(self.bob)
+        self.assertEqual(self.client.delete(self.url(what=f"tokens/{other}")).status_code, 404)
+        self.assertIsNone(self.va_a.registration_tokens.get(token=other).revoked)
 
     def test_bad_body_is_400_and_writes_nothing(self):
         auth = self.bearer()

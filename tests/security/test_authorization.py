@@ -108,6 +108,7 @@ DESIGNED = {
     "cslu": ("405",) * 6,
     "oauth-token": ("405",) * 6,
     "licensing-api:tokens": ("deny", "ok", "ok", "ok", "ok", "404"),
+    "licensing-api:token": ("deny", "405", "405", "405", "405", "405"),
     "licensing-api:product-instances": ("deny", "ok", "ok", "ok", "ok", "404"),
     "licensing-api:licenses": ("deny", "ok", "ok", "ok", "ok", "404"),
     "api-schema": ("deny", "ok", "ok", "ok", "ok", "ok"),
@@ -196,6 +197,7 @@ class AuthorizationMatrixTests(TestCase):
             "security-api:ca-certificate-detail": {"pk": cls.ca_row.pk},
             "support-center-log-download": {"name": "web.log"},
             "settings-syslog-action": {"pk": cls.syslog_row.pk, "action": "remove"},
+            "licensing-api:token": {"token": cls.token.token},
         }
         cls.default_arguments = {
             "account": a.name,
