@@ -99,9 +99,13 @@ class AccountRequestListView(AdminPageMixin, TemplateView):
         status = self.request.GET.get("status", "pending")
         if status in AccountRequestStatus.values:
             qs = qs.filter(status=status)
+        search = self.request.GET.get("search", "").strip()[:200]
+        if search:
+            qs = qs.filter(Q(name__icontains=search) | Q(requested_by_username__icontains=search))
         return super().get_context_data(
             tab="accounts:request-list",
             page=_page(self.request, qs),
+            search=search,
             status=status,
             statuses=AccountRequestStatus.choices,
             reject_form=RejectForm(),

@@ -4,6 +4,7 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -23,14 +24,15 @@ from .forms import ManualResponseForm
 from .models import Synchronization
 
 
-def _sync_rows(user):
-    accounts = access.accounts_for(user).order_by("name")
+def _sync_rows(user, accounts):
+    """One row per account of `accounts` (a page of those the user sees)."""
     active = Synchronization.objects.filter(
         status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING]
     ).order_by("-created")
     rows = []
     flagged = resynchronization_account_ids()  # Host Common Name changed since their last sync
-    for account in accounts.prefetch_related(Prefetch("synchronizations", active, "active_jobs")):
+    accounts = accounts.prefetch_related(Prefetch("synchronizations", active, "active_jobs"))
+    for account in accounts:
         job = account.active_jobs[0] if account.active_jobs else None
         rows.append(
             {
@@ -57,8 +59,12 @@ class SynchronizationView(AdminPageMixin, TemplateView):
         return [self.template_name]
 
     def get_context_data(self, **kwargs):
-        rows = _sync_rows(self.request.user)
         visible = access.accounts_for(self.request.user)
+        search = self.request.GET.get("search", "").strip()[:200]
+        shown = visible.filter(name__icontains=search) if search else visible
+        page = Paginator(shown.order_by("name"), 25).get_page(self.request.GET.get("page"))
+        on_page = visible.filter(pk__in=[a.pk for a in page]).order_by("name")
+        rows = _sync_rows(self.request.user, on_page)
         jobs = list(
             Synchronization.objects.filter(account__in=visible).select_related("account")[:10]
         )
@@ -69,6 +75,8 @@ class SynchronizationView(AdminPageMixin, TemplateView):
                 row["job"] = newest.get(row["job"].pk, row["job"])
         return super().get_context_data(
             rows=rows,
+            page=page,
+            search=search,
             jobs=jobs,
             polling=any(r["job"] for r in rows)
             or any(j.status in (SyncStatus.QUEUED, SyncStatus.RUNNING) for j in jobs),
