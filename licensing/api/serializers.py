@@ -59,6 +59,12 @@ class StatusSerializer(serializers.Serializer):
     statusMessage = serializers.CharField()  # noqa: N815
 
 
+class TransferSerializer(serializers.Serializer):
+    """POST body of a product instance's transfer."""
+
+    virtualAccount = serializers.CharField(max_length=100)  # noqa: N815
+
+
 class TokenInfoResponseSerializer(serializers.Serializer):
     """Answer of POST tokens, in the Smart Licensing API's envelope."""
 

@@ -14,5 +14,15 @@ urlpatterns = [
     path(
         f"{VA}/product-instances", views.ProductInstancesAPIView.as_view(), name="product-instances"
     ),
+    path(
+        f"{VA}/product-instances/<uuid:instance_id>",
+        views.ProductInstanceAPIView.as_view(),
+        name="product-instance",
+    ),
+    path(
+        f"{VA}/product-instances/<uuid:instance_id>/transfer",
+        views.ProductInstanceTransferAPIView.as_view(),
+        name="product-instance-transfer",
+    ),
     path(f"{VA}/licenses", views.LicensesAPIView.as_view(), name="licenses"),
 ]

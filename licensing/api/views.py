@@ -27,6 +27,7 @@ from .serializers import (
     TokenInfoResponseSerializer,
     TokenInfoSerializer,
     TokenListSerializer,
+    TransferSerializer,
 )
 
 MAX_OFFSET = 10**9
@@ -153,6 +154,73 @@ class TokenAPIView(VirtualAccountAPIView):
             raise ValidationError({"detail": str(exc)}) from None
         return Response(
             {"status": "SUCCESS", "statusMessage": f"Token {found.short_token} revoked"}
+        )
+
+
+class ProductInstanceAPIView(VirtualAccountAPIView):
+    """One registered product instance of a local virtual account: DELETE removes it (its
+    licenses are released)."""
+
+    def instance(self, request, account, virtual_account, instance_id) -> ProductInstance:
+        va = self.resolve(request, account, virtual_account)
+        self.require_use(request, va)
+        found = ProductInstance.objects.filter(
+            virtual_account=va, uuid=instance_id, status="registered"
+        ).first()
+        if found is None:
+            raise NotFound("No such product instance in this virtual account.")
+        return found
+
+    def actor(self, request) -> dict:
+        """Who acts, for the event: a user, or an API client by name."""
+        if isinstance(request.user, ApiClientPrincipal):
+            return {"user": None, "username": request.user.username}
+        return {"user": request.user}
+
+    @extend_schema(
+        parameters=[*PATH_PARAMETERS, OpenApiParameter("instance_id", str, OpenApiParameter.PATH)],
+        request=None,
+        responses={200: StatusSerializer},
+    )
+    def delete(self, request, account, virtual_account, instance_id):
+        found = self.instance(request, account, virtual_account, instance_id)
+        try:
+            services.remove_instance(found, **self.actor(request))
+        except services.LicensingError as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        return Response(
+            {"status": "SUCCESS", "statusMessage": f"Product instance {found.name} removed"}
+        )
+
+
+class ProductInstanceTransferAPIView(ProductInstanceAPIView):
+    """POST {"virtualAccount": name}: move the instance and its license usage there."""
+
+    http_method_names = ["post", "options"]
+
+    @extend_schema(
+        parameters=[*PATH_PARAMETERS, OpenApiParameter("instance_id", str, OpenApiParameter.PATH)],
+        request=TransferSerializer,
+        responses={200: StatusSerializer},
+    )
+    def post(self, request, account, virtual_account, instance_id):
+        found = self.instance(request, account, virtual_account, instance_id)
+        body = TransferSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        target = found.virtual_account.account.virtual_accounts.filter(
+            name=body.validated_data["virtualAccount"]
+        ).first()
+        if target is None:
+            raise ValidationError({"virtualAccount": "No such virtual account in this account."})
+        try:
+            services.transfer_instance(found, target, **self.actor(request))
+        except services.LicensingError as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        return Response(
+            {
+                "status": "SUCCESS",
+                "statusMessage": f"Product instance {found.name} transferred to {target.name}",
+            }
         )
 
 

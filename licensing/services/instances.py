@@ -16,8 +16,9 @@ from .common import LicensingError
 from .usage import add_to_counters, release
 
 
-def remove_instance(instance: ProductInstance, *, user=None) -> None:
-    """Remove a product instance: its licenses are released and it leaves the list."""
+def remove_instance(instance: ProductInstance, *, user=None, username="") -> None:
+    """Remove a product instance: its licenses are released and it leaves the list.
+    `username` names an API client in the event when there is no user."""
     with transaction.atomic():
         locked = (
             ProductInstance.objects.select_for_update()
@@ -32,14 +33,18 @@ def remove_instance(instance: ProductInstance, *, user=None) -> None:
             "product_removed",
             f"Product instance {locked.name} removed",
             user=user,
+            username=username,
             account=instance.virtual_account.account,
             virtual_account=locked.virtual_account_id,
             instance=str(locked.uuid),
         )
 
 
-def transfer_instance(instance: ProductInstance, target: VirtualAccount, *, user=None) -> None:
-    """Move a product instance and its license usage to another local virtual account."""
+def transfer_instance(
+    instance: ProductInstance, target: VirtualAccount, *, user=None, username=""
+) -> None:
+    """Move a product instance and its license usage to another local virtual account
+    (`username`: an API client's name for the event)."""
     if target.account_id != instance.virtual_account.account_id:
         raise LicensingError("A product instance can only move within its local account.")
     if target.pk == instance.virtual_account_id:
@@ -65,6 +70,7 @@ def transfer_instance(instance: ProductInstance, target: VirtualAccount, *, user
             "product_transferred",
             f"Product instance {locked.name} transferred to {target.name}",
             user=user,
+            username=username,
             account=target.account,
             virtual_account=target.pk,
             source_virtual_account=source,

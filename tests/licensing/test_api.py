@@ -6,7 +6,7 @@ from core.models import Event
 from licensing import services
 from tests.support.personas import build_personas
 
-from .support import PI_BASE, purchase, registered
+from .support import PI_BASE, gateway_client, purchase, registered
 
 
 class ApiTests(TestCase):
@@ -115,6 +115,58 @@ class ApiTests(TestCase):
         self.client.force_login(self.bob)
         self.assertEqual(self.client.delete(self.url(what=f"tokens/{other}")).status_code, 404)
         self.assertIsNone(self.va_a.registration_tokens.get(token=other).revoked)
+
+    def test_remove_and_transfer_product_instances_through_the_api(self):
+        from accounts.models import VirtualAccount
+        from licensing.models import ProductInstance
+
+        auth = self.bearer()
+        client = gateway_client()
+        client.report_usage(registered(self.va_a, "pi37", client))
+        registered(self.va_a, "cucm-pub-30", client)
+        pi37 = ProductInstance.objects.get(udi_sn="pi37")
+        lab = VirtualAccount.objects.create(account=self.account_a, name="Lab")
+
+        def in_use(va) -> dict:
+            return {r["tag"]: r["in_use"] for r in services.license_rows(va) if r["in_use"]}
+
+        before = in_use(self.va_a)
+        url = self.url(what=f"product-instances/{pi37.uuid}")
+        refused = self.client.post(
+            f"{url}/transfer", {"virtualAccount": "Nowhere"}, content_type="application/json",
+            **auth,
+        )  # fmt: skip
+        self.assertEqual(refused.status_code, 400)
+        self.assertIn("No such virtual account", refused.json()["virtualAccount"])
+        moved = self.client.post(
+            f"{url}/transfer", {"virtualAccount": "Lab"}, content_type="application/json", **auth
+        )
+        self.assertEqual(moved.status_code, 200, moved.content)
+        self.assertEqual(moved.json()["status"], "SUCCESS")
+        # its usage moved with it: what the source lost, the target gained
+        after, gained = in_use(self.va_a), in_use(lab)
+        for tag, count in before.items():
+            self.assertEqual(after.get(tag, 0) + gained.get(tag, 0), count)
+        self.assertTrue(gained)
+        # now it lives in Lab: the Default URL no longer finds it
+        lab_url = f"/api/v1/accounts/AccountA/virtual-accounts/Lab/product-instances/{pi37.uuid}"
+        self.assertEqual(self.client.delete(url, **auth).status_code, 404)
+        removed = self.client.delete(lab_url, **auth)
+        self.assertEqual(removed.status_code, 200, removed.content)
+        self.assertEqual(in_use(lab), {})
+        pi37.refresh_from_db()
+        self.assertEqual(pi37.status, "removed")
+        event = Event.objects.filter(action="product_removed").latest("id")
+        self.assertEqual(event.username, "api:automation")
+        # a viewer may not; another account's user does not find it
+        cucm = ProductInstance.objects.get(udi_sn="cucm-pub-30")
+        cucm_url = self.url(what=f"product-instances/{cucm.uuid}")
+        self.client.force_login(self.victor)
+        self.assertEqual(self.client.delete(cucm_url).status_code, 403)
+        self.client.force_login(self.bob)
+        self.assertEqual(self.client.delete(cucm_url).status_code, 404)
+        cucm.refresh_from_db()
+        self.assertEqual(cucm.status, "registered")
 
     def test_bad_body_is_400_and_writes_nothing(self):
         auth = self.bearer()

@@ -23,6 +23,7 @@ from tests.support.personas import build_personas
 from .pki import TestCA, pem
 from .urlwalk import all_routes, outcome, sample_url, uid
 
+UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
 PERSONAS = ("anonymous", "admin", "operator", "alice", "victor", "bob")
 
 # What a GET answers, per persona: anonymous, system admin, system operator,
@@ -109,6 +110,8 @@ DESIGNED = {
     "oauth-token": ("405",) * 6,
     "licensing-api:tokens": ("deny", "ok", "ok", "ok", "ok", "404"),
     "licensing-api:token": ("deny", "405", "405", "405", "405", "405"),
+    "licensing-api:product-instance": ("deny", "405", "405", "405", "405", "405"),
+    "licensing-api:product-instance-transfer": ("deny", "405", "405", "405", "405", "405"),
     "licensing-api:product-instances": ("deny", "ok", "ok", "ok", "ok", "404"),
     "licensing-api:licenses": ("deny", "ok", "ok", "ok", "ok", "404"),
     "api-schema": ("deny", "ok", "ok", "ok", "ok", "ok"),
@@ -198,6 +201,8 @@ class AuthorizationMatrixTests(TestCase):
             "support-center-log-download": {"name": "web.log"},
             "settings-syslog-action": {"pk": cls.syslog_row.pk, "action": "remove"},
             "licensing-api:token": {"token": cls.token.token},
+            "licensing-api:product-instance": {"instance_id": UNKNOWN_UUID},
+            "licensing-api:product-instance-transfer": {"instance_id": UNKNOWN_UUID},
         }
         cls.default_arguments = {
             "account": a.name,
