@@ -5,6 +5,7 @@ import zoneinfo
 from django import forms
 
 from core.choices import MailSecurity, SyslogFacility, SyslogSeverity, SyslogTransport
+from core.validators import is_host
 
 _text = {"class": "form-control"}
 
@@ -113,7 +114,7 @@ class CiscoConnectionForm(forms.Form):
 
     def clean_proxy_host(self):
         host = self.cleaned_data["proxy_host"].strip()
-        if any(c in host for c in "/@ ") or "://" in host:
+        if host and not is_host(host):
             raise forms.ValidationError("Give only the host name or address (no scheme, no path).")
         return host
 

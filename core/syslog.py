@@ -27,6 +27,7 @@ from django.utils import timezone
 from .choices import EventCategory, EventResult, SyslogSeverity, SyslogTransport
 from .models import Event, SyslogServer
 from .services import record_event
+from .validators import is_host
 
 APP_NAME = "ssm-onprem"
 SD_ID = "ssm@32473"  # 32473: the enterprise number RFC 5612 reserves for documentation
@@ -178,7 +179,7 @@ def add_syslog_server(
 ) -> SyslogServer:
     """Forward the events from now on to a new syslog server."""
     host = host.strip().strip("[]")
-    if not host or any(c in host for c in "/@ ") or "://" in host:
+    if not is_host(host):
         raise ValidationError({"host": "Give only the host name or address (no scheme, no path)."})
     ca_certificate = ca_certificate.strip()
     if ca_certificate:

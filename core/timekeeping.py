@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import ipaddress
 import re
 import shutil
 import subprocess
@@ -29,12 +28,10 @@ from django.db import DatabaseError, transaction
 from .choices import EventCategory
 from .models import TimeSetting
 from .services import record_event
+from .validators import is_host
 
 SOURCES_FILE = "ssm-onprem.sources"
 MAX_SERVERS = 8
-HOST = re.compile(
-    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$"
-)
 CHECK_SECONDS = 5.0
 _zone_cache: list = [0.0, zoneinfo.ZoneInfo("UTC")]
 
@@ -60,13 +57,10 @@ def _server(entry: str) -> tuple[str, int | None]:
     if match:
         host = match.group(1) or match.group(3)
         port = int(match.group(2) or match.group(4)) if (match.group(2) or match.group(4)) else None
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        if not HOST.match(host):
-            raise ValidationError(
-                {"ntp_servers": f"'{entry}' is not a host name or IP address (host or host:port)."}
-            ) from None
+    if not is_host(host):
+        raise ValidationError(
+            {"ntp_servers": f"'{entry}' is not a host name or IP address (host or host:port)."}
+        )
     if port is not None and not 1 <= port <= 65535:
         raise ValidationError({"ntp_servers": f"'{entry}': the port must be 1 to 65535."})
     return host, port

@@ -63,8 +63,7 @@ class SynchronizationView(AdminPageMixin, TemplateView):
         search = self.request.GET.get("search", "").strip()[:200]
         shown = visible.filter(name__icontains=search) if search else visible
         page = Paginator(shown.order_by("name"), 25).get_page(self.request.GET.get("page"))
-        on_page = visible.filter(pk__in=[a.pk for a in page]).order_by("name")
-        rows = _sync_rows(self.request.user, on_page)
+        rows = _sync_rows(self.request.user, page.object_list)
         jobs = list(
             Synchronization.objects.filter(account__in=visible).select_related("account")[:10]
         )
