@@ -166,6 +166,37 @@ def busy_seconds(before, after) -> float:
     return busy(after) - busy(before)
 
 
+def process_cpu() -> dict[tuple[int, float], tuple[str, float]]:
+    """Every process's own CPU seconds so far, by (pid, start time)."""
+    result = {}
+    for proc in psutil.process_iter(["name", "cpu_times", "create_time"]):
+        times = proc.info["cpu_times"]
+        if times is None:
+            continue
+        spent = times.user + times.system
+        result[proc.pid, proc.info["create_time"]] = (proc.info["name"] or "?", spent)
+    return result
+
+
+def cpu_by_name(
+    before, after, busy: float, interrupts: float, top: int = 8
+) -> list[tuple[str, float]]:
+    """CPU seconds per process name between two process_cpu() snapshots, the largest first,
+    then the kernel's interrupt handling (network packets included) and what else the
+    machine did (processes that did not live to the end: monitors, commands)."""
+    spent = {}
+    for key, (name, total) in after.items():
+        spent[name] = spent.get(name, 0.0) + total - before.get(key, (name, 0.0))[1]
+    shown = sorted(spent.items(), key=lambda item: -item[1])[:top]
+    rest = busy - interrupts - sum(seconds for _, seconds in shown)
+    return [*shown, ("interrupts", interrupts), ("other", rest)]
+
+
+def interrupt_seconds(before, after) -> float:
+    """CPU seconds spent in hard and soft interrupts between two cpu_times()."""
+    return sum(getattr(after, n, 0.0) - getattr(before, n, 0.0) for n in ("irq", "softirq"))
+
+
 def refusal(status: int, answer: bytes) -> str:
     """'409 conflict': the status and the gateway's error code of a refused registration."""
     try:
@@ -246,6 +277,7 @@ class Command(BaseCommand):
 
     def _measure(self, options, bodies, label, *, fresh):
         before = self._cpu(options)
+        processes_before = process_cpu()
         machine_before = psutil.cpu_times()
         client_before = time.process_time()
         sampler = WaitEventSampler()
@@ -253,7 +285,14 @@ class Command(BaseCommand):
         rate, latencies, errors = self._load(options, bodies, fresh=fresh)
         sampler.stop()
         client_cpu = time.process_time() - client_before
-        machine = busy_seconds(machine_before, psutil.cpu_times())
+        machine_after = psutil.cpu_times()
+        machine = busy_seconds(machine_before, machine_after)
+        by_name = cpu_by_name(
+            processes_before,
+            process_cpu(),
+            machine,
+            interrupt_seconds(machine_before, machine_after),
+        )
         after = self._cpu(options)
         self.stdout.write(
             f"registrations ({label}): {len(latencies)} at {options['clients']} clients: "
@@ -286,6 +325,12 @@ class Command(BaseCommand):
             f"{machine / elapsed / (os.cpu_count() or 1):.0%} of its CPUs busy"
         )
         self.results[label]["machine_cpu_ms"] = round(machine / count * 1000, 2)
+        shares = {name: round(seconds / count * 1000, 2) for name, seconds in by_name}
+        self.stdout.write(
+            "by process name (CPU ms per registration): "
+            + ", ".join(f"{name} {ms:.2f}" for name, ms in shares.items())
+        )
+        self.results[label]["cpu_ms_by_process"] = shares
 
     def _bench_admin(self):
         """The system administrator whose session the benchmark's page requests use."""
