@@ -43,7 +43,7 @@ def time_setting() -> TimeSetting:
 def workspace_time_zone() -> zoneinfo.ZoneInfo:
     """The chosen time zone, read at most every few seconds per process."""
     now = time.monotonic()
-    if now - _zone_cache[0] >= CHECK_SECONDS:
+    if now - _zone_cache[0] >= CHECK_SECONDS or settings.TESTING:  # each test has its rows
         with contextlib.suppress(DatabaseError, zoneinfo.ZoneInfoNotFoundError):
             _zone_cache[1] = zoneinfo.ZoneInfo(time_setting().time_zone)
         _zone_cache[0] = now

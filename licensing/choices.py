@@ -54,3 +54,11 @@ class MessageType(models.TextChoices):
     AUTHORIZE = "authorize", "Authorize"
     REPORT_USAGE = "reportUsage", "Report Usage"
     DEREGISTER = "deregister", "Deregister"
+
+
+@badge_colours({"license": "primary", "product_instance": "info"})
+class TransactionKind(models.TextChoices):
+    """What a License Transaction moved between local virtual accounts."""
+
+    LICENSE = "license", "License Transfer"
+    PRODUCT_INSTANCE = "product_instance", "Product Instance Transfer"

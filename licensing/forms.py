@@ -35,6 +35,13 @@ class TransferForm(forms.Form):
         self.fields["virtual_account"].queryset = account.virtual_accounts.all()
 
 
+class LicenseTransferForm(TransferForm):
+    """Transfer a quantity of one purchased license to another local virtual account."""
+
+    tag = forms.CharField(max_length=200)
+    quantity = forms.IntegerField(min_value=1, max_value=10**9)
+
+
 class ApiClientForm(forms.Form):
     """Create an API client (OAuth2 client credentials)."""
 

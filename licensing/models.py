@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .choices import InstanceStatus, ReportState, TokenStatus
+from .choices import InstanceStatus, ReportState, TokenStatus, TransactionKind
 
 
 class ProductCA(models.Model):
@@ -251,6 +251,36 @@ class RumReport(models.Model):
     @property
     def state_enum(self) -> ReportState:
         return ReportState(self.state)
+
+
+class LicenseTransaction(models.Model):
+    """A License Transaction (Activity): purchased licenses, or a product instance with its
+    usage, moved from one local virtual account of a local account to another."""
+
+    account = models.ForeignKey(
+        "accounts.LocalAccount", on_delete=models.CASCADE, related_name="license_transactions"
+    )
+    kind = models.CharField(max_length=20, choices=TransactionKind.choices)
+    tag = models.CharField("Entitlement Tag", max_length=200, blank=True)
+    license_name = models.CharField("License", max_length=200, blank=True)
+    quantity = models.IntegerField(default=0)
+    source = models.CharField("From", max_length=100)
+    target = models.CharField("To", max_length=100)
+    instance_name = models.CharField("Product Instance", max_length=300, blank=True)
+    username = models.CharField("User", max_length=150, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["account", "-created"], name="license_transaction_recent")]
+
+    def __str__(self) -> str:
+        kind = self.get_kind_display()
+        return f"{kind}: {self.quantity} {self.tag} {self.source} → {self.target}"
+
+    @property
+    def kind_enum(self) -> TransactionKind:
+        return TransactionKind(self.kind)
 
 
 class ApiClient(models.Model):

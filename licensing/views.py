@@ -1,11 +1,13 @@
 """On-Prem License Workspace → Smart Licensing pages, and the API Toolkit widget."""
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -15,15 +17,15 @@ from django.views.generic import TemplateView
 from accounts import access
 from accounts import services as accounts_services
 from accounts.access import STAFF, SystemRoleRequiredMixin
-from core.exports import SafeCsvWriter, events_csv
+from core.exports import csv_download, events_csv
 from core.models import Event
 from core.views import get_by_id_or_404
 from security.services import product_urls
 
-from . import services
+from . import reports, services
 from .catalog import license_info
-from .choices import AuthorizationStatus
-from .forms import ApiClientForm, RegistrationTokenForm, TransferForm
+from .choices import AuthorizationStatus, TransactionKind
+from .forms import ApiClientForm, LicenseTransferForm, RegistrationTokenForm, TransferForm
 from .models import ApiClient, ProductInstance, RegistrationToken, RumReport
 from .services import LicensingError
 
@@ -193,16 +195,35 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
         context["alerts"] = alerts
 
     def _activity(self, context, account, va):
-        events = Event.objects.filter(account=account, category="licensing")
-        self._paged(context, events, "message", "username")
-        context["events"] = context["page"]
+        """License Transactions or the Event Log (?view=events), filtered and searchable."""
+        view = "events" if self.request.GET.get("view") == "events" else "transactions"
+        kind = self.request.GET.get("kind", "")
+        try:
+            scope = reports.scope_from(self.request.GET, account, va)
+        except LicensingError as exc:
+            context["scope_error"] = str(exc)
+            scope = reports.Scope(account, None if self.request.GET.get("scope") else va)
+        search = self.request.GET.get("search", "").strip()[:200]
+        if view == "events":
+            rows = reports.events(scope, search=search)
+        else:
+            rows = reports.transactions(scope, kind=kind, search=search)
+        page = Paginator(rows, PAGE_SIZE).get_page(self.request.GET.get("page"))
+        filters = {
+            key: self.request.GET.get(key, "")
+            for key in ("view", "kind", "scope", "start", "end", "search")
+        }
+        context.update(
+            page=page,
+            search=search,
+            activity_view=view,
+            activity_kinds=TransactionKind.choices,
+            filters=filters,
+            export_query="&".join(f"{k}={quote(v)}" for k, v in filters.items() if v),
+        )
 
     def _reports(self, context, account, va):
-        context["report_kinds"] = [
-            ("licenses", "Licenses"),
-            ("product-instances", "Product Instances"),
-            ("usage", "License Usage"),
-        ]
+        context["report_kinds"] = [(slug, label) for slug, (label, _) in reports.REPORTS.items()]
 
     def _convert(self, context, account, va):
         pass
@@ -326,6 +347,33 @@ class ProductInstanceTransferView(_AccountAction):
         return self.back("product-instances")
 
 
+class LicenseTransferView(_AccountAction):
+    """Transfer a quantity of a purchased license to another local virtual account."""
+
+    def post(self, request):
+        form = LicenseTransferForm(request.POST, account=self.account)
+        if not form.is_valid():
+            messages.error(request, "Choose a local virtual account and a quantity of at least 1.")
+            return self.back("licenses")
+        target = form.cleaned_data["virtual_account"]
+        try:
+            record = services.transfer_licenses(
+                self.va,
+                target,
+                form.cleaned_data["tag"],
+                form.cleaned_data["quantity"],
+                user=request.user,
+            )
+        except LicensingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                f"{record.quantity} × {record.license_name} transferred to {target.name}.",
+            )
+        return self.back("licenses")
+
+
 class ProductInstanceDetailView(LoginRequiredMixin, TemplateView):
     """One product instance: its licenses and its history."""
 
@@ -361,57 +409,29 @@ class ProductInstanceDetailView(LoginRequiredMixin, TemplateView):
 
 
 class ReportDownloadView(LoginRequiredMixin, View):
-    """CSV reports of the selected virtual account, and the account's Event Log."""
+    """CSV reports (Reports tab) for the selected virtual account or the whole account, within
+    a date range, and Activity's License Transactions and Event Log as CSV."""
 
     def get(self, request, kind):
         _, account, va, _ = _selection(request)
         if account is None:
             raise Http404("No account")
-        if kind == "event-log":
-            return events_csv(Event.objects.filter(account=account), f"{account.name}-{kind}.csv")
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="{account.name}-{kind}.csv"'
-        writer = SafeCsvWriter(response)
-        if kind == "licenses":
-            writer.writerow(
-                ["License", "Billing", "Purchased", "In Use", "Substitution", "Balance", "Alerts"]
-            )
-            for row in services.license_rows(va):
-                writer.writerow(
-                    [
-                        row["name"],
-                        row["billing"],
-                        row["purchased"],
-                        row["in_use"],
-                        row["substitution"],
-                        row["balance"],
-                        row["alert"],
-                    ]
-                )
-        elif kind == "product-instances":
-            writer.writerow(["Name", "Product Type", "Hostname", "Last Contact", "Alerts"])
-            for i in ProductInstance.objects.filter(virtual_account=va, status="registered"):
-                writer.writerow(
-                    [
-                        i.name,
-                        i.product_type,
-                        i.hostname,
-                        f"{i.last_contact:%Y-%b-%d %H:%M:%S}",
-                        "Out of Compliance" if i.out_of_compliance else "",
-                    ]
-                )
-        elif kind == "usage":
-            writer.writerow(["Product Instance", "License", "Count", "Status"])
-            for instance_name, tag, count, status in (
-                ProductInstance.objects.filter(virtual_account=va, status="registered")
-                .filter(usages__isnull=False)
-                .values_list("name", "usages__tag", "usages__count", "usages__status")
-                .order_by("name", "usages__tag")
-            ):
-                writer.writerow([instance_name, tag, count, status])
-        else:
+        if kind not in reports.REPORTS and kind != "event-log":
             raise Http404("No such report")
-        return response
+        try:
+            scope = reports.scope_from(request.GET, account, va)
+        except LicensingError as exc:
+            messages.error(request, str(exc))
+            url = reverse("licensing:smart-licensing-tab", args=["reports"])
+            return redirect(url + _query(account, va))
+        filename = f"{scope.label}-{kind}.csv"
+        search = request.GET.get("search", "").strip()[:200]
+        if kind == "event-log":
+            return events_csv(reports.events(scope, search=search), filename)
+        if kind == "license-transactions":
+            found = reports.transactions(scope, kind=request.GET.get("kind", ""), search=search)
+            return csv_download(filename, *reports.transactions_csv(found))
+        return csv_download(filename, *reports.REPORTS[kind][1](scope))
 
 
 class ApiToolkitView(SystemRoleRequiredMixin, TemplateView):

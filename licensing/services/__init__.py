@@ -36,6 +36,7 @@ from .messages import handle_message, handle_signed, purge_used_nonces
 from .registration import certificate_body, check_ca_name, instance_name, register_product
 from .rum import receive_rum_reports
 from .tokens import create_token, revoke_token
+from .transfers import transfer_licenses, transferable
 from .usage import add_to_counters, release, set_usage
 
 __all__ = [
@@ -79,4 +80,6 @@ __all__ = [
     "set_usage",
     "sync_report",
     "transfer_instance",
+    "transfer_licenses",
+    "transferable",
 ]

@@ -7,8 +7,10 @@ from accounts.models import VirtualAccount
 from core.choices import EventCategory
 from core.services import record_event
 
-from ..choices import InstanceStatus
+from ..catalog import license_info
+from ..choices import InstanceStatus, TransactionKind
 from ..models import (
+    LicenseTransaction,
     LicenseUsage,
     ProductInstance,
 )
@@ -59,11 +61,27 @@ def transfer_instance(
             raise LicensingError("The product instance is no longer registered.")
         usage = dict(LicenseUsage.objects.filter(instance=locked).values_list("tag", "count"))
         source = locked.virtual_account_id
+        source_name = locked.virtual_account.name
         add_to_counters(source, {t: -c for t, c in usage.items()})
         add_to_counters(target.pk, usage)
         ProductInstance.objects.filter(pk=locked.pk).update(
             virtual_account=target,
             last_contact=timezone.now(),  # in the next standard sync
+        )
+        moved = {tag: count for tag, count in sorted(usage.items()) if count} or {"": 0}
+        LicenseTransaction.objects.bulk_create(
+            LicenseTransaction(
+                account_id=target.account_id,
+                kind=TransactionKind.PRODUCT_INSTANCE,
+                tag=tag,
+                license_name=license_info(tag).name if tag else "",
+                quantity=count,
+                source=source_name,
+                target=target.name,
+                instance_name=locked.name,
+                username=user.get_username() if user is not None else username,
+            )
+            for tag, count in moved.items()
         )
         record_event(
             EventCategory.LICENSING,

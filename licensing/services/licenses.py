@@ -67,6 +67,8 @@ def license_rows(virtual_account) -> list[dict]:
     for row in rows.values():
         row["balance"] = row["purchased"] - row["in_use"] + row["substitution"]
         row["alert"] = "Insufficient Licenses" if row["balance"] < 0 else ""
+        # what may move to another virtual account without leaving this one short
+        row["transferable"] = max(min(row["purchased"], row["balance"]), 0)
     return sorted(rows.values(), key=lambda r: r["name"].lower())
 
 

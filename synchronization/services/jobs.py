@@ -5,7 +5,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.choices import AccountStatus
@@ -127,6 +127,37 @@ def validate_entitlements(answer) -> list[dict]:
     return cleaned
 
 
+def apply_entitlements(account: LocalAccount, entitlements: list[dict], now) -> None:
+    """CSC's entitlements are the account's totals: the licenses transferred to other local
+    virtual accounts stay there (with CSC's name for the tag) and Default holds the rest. A
+    tag CSC no longer lists leaves every virtual account. Called with the account locked."""
+    default_va = account.default_virtual_account
+    tags = {e["tag"] for e in entitlements}
+    PurchasedLicense.objects.filter(account=account).exclude(tag__in=tags).delete()
+    elsewhere = dict(
+        PurchasedLicense.objects.filter(account=account)
+        .exclude(virtual_account=default_va)
+        .values("tag")
+        .annotate(total=Sum("quantity"))
+        .values_list("tag", "total")
+    )
+    for entry in entitlements:
+        catalog = {k: entry[k] for k in ("name", "billing", "product_type")}
+        PurchasedLicense.objects.filter(account=account, tag=entry["tag"]).exclude(
+            virtual_account=default_va
+        ).update(**catalog, synchronized=now)
+        PurchasedLicense.objects.update_or_create(
+            account=account,
+            virtual_account=default_va,
+            tag=entry["tag"],
+            defaults={
+                **entry,
+                "quantity": entry["quantity"] - elsewhere.get(entry["tag"], 0),
+                "synchronized": now,
+            },
+        )
+
+
 def apply_sync_response(account: LocalAccount, answer: dict, *, sync_id, by_user=None):
     """Apply a checked sync-response in one transaction: purchased licenses and account state."""
     entitlements = validate_entitlements(answer)
@@ -134,18 +165,7 @@ def apply_sync_response(account: LocalAccount, answer: dict, *, sync_id, by_user
     now = timezone.now()
     with transaction.atomic():
         locked = LocalAccount.objects.select_for_update().get(pk=account.pk)
-        default_va = locked.default_virtual_account
-        tags = {e["tag"] for e in entitlements}
-        PurchasedLicense.objects.filter(account=locked, virtual_account=default_va).exclude(
-            tag__in=tags
-        ).delete()
-        for entry in entitlements:
-            PurchasedLicense.objects.update_or_create(
-                account=locked,
-                virtual_account=default_va,
-                tag=entry["tag"],
-                defaults={**entry, "synchronized": now},
-            )
+        apply_entitlements(locked, entitlements, now)
         locked.last_synchronized = now
         locked.last_sync_attempt = now
         locked.last_sync_ok = True

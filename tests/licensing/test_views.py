@@ -92,7 +92,8 @@ class InventoryViewTests(TestCase):
         found = self.page("event-log", search="event 1")  # 1 and 10 to 19
         self.assertContains(found, "Showing Page 1 of 1 (11 Records)")
         activity = self.client.get(
-            "/smart-licensing/activity/", {"account": self.account_a.pk, "search": "event 29"}
+            "/smart-licensing/activity/",
+            {"account": self.account_a.pk, "view": "events", "search": "event 29"},
         )
         self.assertContains(activity, "(1 Records)")
         licenses = self.page("licenses", search="lifecycle")
@@ -186,12 +187,12 @@ class InventoryViewTests(TestCase):
         csv = self.client.get(
             "/smart-licensing/reports/product-instances.csv", {"account": self.account_a.pk}
         )
-        self.assertEqual(csv["Content-Type"], "text/csv")
-        self.assertIn(b"UDI_PID:PI-SOFTWARE; UDI_SN:pi37", csv.content)
+        self.assertEqual(csv["Content-Type"], "text/csv; charset=utf-8")
+        self.assertIn(b"UDI_PID:PI-SOFTWARE; UDI_SN:pi37", b"".join(csv.streaming_content))
         licenses = self.client.get(
             "/smart-licensing/reports/licenses.csv", {"account": self.account_a.pk}
         )
-        self.assertIn(b"Purchased", licenses.content)
+        self.assertIn(b"Purchased", b"".join(licenses.streaming_content))
         self.assertContains(self.page("event-log"), "registered")
         self.assertContains(self.page("sl-using-policy"), "No Records Found")
 

@@ -189,7 +189,7 @@ class ResponseHygieneTests(PersonaTestCase):
             reverse("licensing:report-download", args=["product-instances"]),
             {"account": self.account_a.pk, "va": va.pk},
         )
-        text = response.content.decode()
+        text = b"".join(response.streaming_content).decode()
         self.assertIn("'=HYPERLINK", text)
         self.assertNotIn(",=HYPERLINK", text)
 
