@@ -62,3 +62,11 @@ class TransactionKind(models.TextChoices):
 
     LICENSE = "license", "License Transfer"
     PRODUCT_INSTANCE = "product_instance", "Product Instance Transfer"
+
+
+@badge_colours({"read": "secondary", "write": "primary"})
+class ApiScope(models.TextChoices):
+    """What an API client may do in a local account it is granted."""
+
+    READ = "read", "Read"
+    WRITE = "write", "Read and write"

@@ -43,15 +43,24 @@ class LicenseTransferForm(TransferForm):
 
 
 class ApiClientForm(forms.Form):
-    """Create an API client (OAuth2 client credentials)."""
+    """Create an API client (OAuth2 client credentials): the local accounts it may change
+    (read and write) and those it may only read."""
 
     name = forms.CharField(max_length=100)
     accounts = forms.ModelMultipleChoiceField(
         queryset=None,
-        label="Local Accounts",
+        required=False,
+        label="Local Accounts: read and write",
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    )
+    read_only_accounts = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        label="Local Accounts: read only",
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
 
     def __init__(self, *args, accounts, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["accounts"].queryset = accounts
+        self.fields["read_only_accounts"].queryset = accounts

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .choices import InstanceStatus, ReportState, TokenStatus, TransactionKind
+from .choices import ApiScope, InstanceStatus, ReportState, TokenStatus, TransactionKind
 
 
 class ProductCA(models.Model):
@@ -289,7 +289,9 @@ class ApiClient(models.Model):
     name = models.CharField(max_length=100)
     client_id = models.CharField(max_length=64, unique=True)
     secret_hash = models.CharField(max_length=128)
-    accounts = models.ManyToManyField("accounts.LocalAccount", related_name="api_clients")
+    accounts = models.ManyToManyField(
+        "accounts.LocalAccount", through="ApiClientGrant", related_name="api_clients"
+    )
     created = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -301,6 +303,29 @@ class ApiClient(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApiClientGrant(models.Model):
+    """A local account an API client may use: read (look, like an Account Viewer) or write
+    (change, like an Account User)."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="grants")
+    account = models.ForeignKey(
+        "accounts.LocalAccount", on_delete=models.CASCADE, related_name="api_client_grants"
+    )
+    scope = models.CharField(max_length=8, choices=ApiScope.choices, default=ApiScope.WRITE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "account"], name="api_client_grant_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.scope} {self.account}"
+
+    @property
+    def scope_enum(self) -> ApiScope:
+        return ApiScope(self.scope)
 
 
 class ApiAccessToken(models.Model):

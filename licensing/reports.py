@@ -85,7 +85,8 @@ def licenses(scope: Scope):
     return header, rows
 
 
-def _instances(scope: Scope):
+def instances_in(scope: Scope):
+    """The registered product instances in scope, last in contact within the dates."""
     found = ProductInstance.objects.filter(
         virtual_account__in=scope.virtual_accounts, status=InstanceStatus.REGISTERED
     )
@@ -101,7 +102,7 @@ def product_instances(scope: Scope):
         + [timezone.localtime(i.registered).strftime(TIME)]
         + [timezone.localtime(i.last_contact).strftime(TIME)]
         + ["Out of Compliance" if i.out_of_compliance else ""]
-        for i in _instances(scope)
+        for i in instances_in(scope)
         .select_related("virtual_account")
         .order_by("virtual_account__name", "name", "pk")
         .iterator(chunk_size=2000)
@@ -120,7 +121,7 @@ def usage(scope: Scope):
         [va_name, instance, names.get(tag, tag), tag, count, status]
         + [timezone.localtime(contact).strftime(TIME)]
         for va_name, instance, tag, count, status, contact in LicenseUsage.objects.filter(
-            instance__in=_instances(scope)
+            instance__in=instances_in(scope)
         )
         .order_by("instance__virtual_account__name", "instance__name", "tag")
         .values_list(

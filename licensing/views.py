@@ -444,7 +444,7 @@ class ApiToolkitView(SystemRoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         accounts = access.accounts_for(self.request.user)
-        clients = ApiClient.objects.prefetch_related("accounts")
+        clients = ApiClient.objects.prefetch_related("grants__account")
         page = Paginator(clients, PAGE_SIZE).get_page(self.request.GET.get("page"))
         return super().get_context_data(
             clients=page,
@@ -468,7 +468,10 @@ class ApiToolkitView(SystemRoleRequiredMixin, TemplateView):
             return self.render_to_response(self.get_context_data(form=form), status=400)
         try:
             client, secret = services.create_api_client(
-                form.cleaned_data["name"], form.cleaned_data["accounts"], user=request.user
+                form.cleaned_data["name"],
+                form.cleaned_data["accounts"],
+                read_only=form.cleaned_data["read_only_accounts"],
+                user=request.user,
             )
         except LicensingError as exc:
             form.add_error("name" if "named" in str(exc) else None, str(exc))

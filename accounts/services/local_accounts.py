@@ -72,10 +72,13 @@ def create_local_account(
 
 
 def create_virtual_account(
-    account: LocalAccount, *, name, description="", by_user
+    account: LocalAccount, *, name, description="", by_user=None, username=""
 ) -> VirtualAccount:
-    """Add a local virtual account to an account."""
-    if not can_manage(by_user, account):
+    """Add a local virtual account to an account: by an Account Administrator (`by_user`) or
+    by an API client its caller has checked (`username`, its name for the event)."""
+    if by_user is None and not username:
+        raise PermissionDenied("A user or an API client creates a virtual account.")
+    if by_user is not None and not can_manage(by_user, account):
         raise PermissionDenied("You cannot change this account.")
     name = (name or "").strip()
     if not name:
@@ -95,6 +98,7 @@ def create_virtual_account(
             "virtual_account_created",
             f"Local virtual account {name} created in {account.name}",
             user=by_user,
+            username=username,
             account=account,
         )
     return virtual_account

@@ -119,3 +119,141 @@ class LicenseListSerializer(serializers.Serializer):
     """Answer of GET licenses."""
 
     licenses = LicenseSerializer(many=True)
+
+
+class VirtualAccountLicenseSerializer(serializers.Serializer):
+    """One license's figures in one local virtual account."""
+
+    virtualAccount = serializers.CharField(source="virtual_account")  # noqa: N815
+    purchased = serializers.IntegerField()
+    inUse = serializers.IntegerField(source="in_use")  # noqa: N815
+    balance = serializers.IntegerField()
+
+
+class AccountLicenseSerializer(serializers.Serializer):
+    """One license over the whole local account, and per virtual account."""
+
+    license = serializers.CharField(source="name")
+    tag = serializers.CharField()
+    billing = serializers.CharField()
+    purchased = serializers.IntegerField()
+    inUse = serializers.IntegerField(source="in_use")  # noqa: N815
+    balance = serializers.IntegerField()
+    virtualAccounts = VirtualAccountLicenseSerializer(many=True, source="virtual_accounts")  # noqa: N815
+
+
+class AccountLicenseListSerializer(serializers.Serializer):
+    """Answer of GET accounts/{account}/licenses."""
+
+    status = serializers.CharField()
+    statusMessage = serializers.CharField()  # noqa: N815
+    licenses = AccountLicenseSerializer(many=True)
+
+
+class LicenseTransferItemSerializer(serializers.Serializer):
+    """One license to move (the Smart Licensing API's shape; licenseType and precedence are
+    accepted and have no effect: licenses here have no term)."""
+
+    license = serializers.CharField(max_length=200, help_text="License name or entitlement tag")
+    quantity = serializers.IntegerField(min_value=1, max_value=10**9)
+    targetVirtualAccount = serializers.CharField(max_length=100)  # noqa: N815
+    licenseType = serializers.CharField(max_length=32, required=False)  # noqa: N815
+    precedence = serializers.CharField(max_length=32, required=False)
+
+
+class LicenseTransferSerializer(serializers.Serializer):
+    """POST body of licenses/transfer: every item moves, or none."""
+
+    licenses = LicenseTransferItemSerializer(many=True, min_length=1, max_length=100)
+
+
+class LicenseTransactionSerializer(serializers.Serializer):
+    """One License Transaction (Activity)."""
+
+    time = serializers.DateTimeField(source="created")
+    type = serializers.CharField(source="get_kind_display")
+    license = serializers.CharField(source="license_name")
+    tag = serializers.CharField()
+    quantity = serializers.IntegerField()
+    fromVirtualAccount = serializers.CharField(source="source")  # noqa: N815
+    toVirtualAccount = serializers.CharField(source="target")  # noqa: N815
+    productInstance = serializers.CharField(source="instance_name")  # noqa: N815
+    user = serializers.CharField(source="username")
+
+
+class LicenseTransferResponseSerializer(serializers.Serializer):
+    """Answer of licenses/transfer: the License Transactions made."""
+
+    status = serializers.CharField()
+    statusMessage = serializers.CharField()  # noqa: N815
+    transactions = LicenseTransactionSerializer(many=True)
+
+
+class LicenseTransactionListSerializer(serializers.Serializer):
+    """Answer of GET license-transactions."""
+
+    totalRecords = serializers.IntegerField()  # noqa: N815
+    transactions = LicenseTransactionSerializer(many=True)
+
+
+class VirtualAccountSerializer(serializers.Serializer):
+    """One local virtual account."""
+
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    isDefault = serializers.BooleanField(source="is_default", read_only=True)  # noqa: N815
+    created = serializers.DateTimeField(read_only=True)
+
+
+class VirtualAccountListSerializer(serializers.Serializer):
+    """Answer of GET virtual-accounts."""
+
+    status = serializers.CharField()
+    statusMessage = serializers.CharField()  # noqa: N815
+    virtualAccounts = VirtualAccountSerializer(many=True)  # noqa: N815
+
+
+class VirtualAccountResponseSerializer(serializers.Serializer):
+    """Answer of POST virtual-accounts."""
+
+    status = serializers.CharField()
+    statusMessage = serializers.CharField()  # noqa: N815
+    virtualAccount = VirtualAccountSerializer()  # noqa: N815
+
+
+class UsageSerializer(serializers.Serializer):
+    """One license one product instance uses."""
+
+    virtualAccount = serializers.CharField()  # noqa: N815
+    productInstance = serializers.CharField()  # noqa: N815
+    instanceId = serializers.UUIDField()  # noqa: N815
+    license = serializers.CharField()
+    tag = serializers.CharField()
+    count = serializers.IntegerField()
+    status = serializers.CharField()
+    lastContactDate = serializers.DateTimeField()  # noqa: N815
+
+
+class UsageListSerializer(serializers.Serializer):
+    """Answer of GET usage."""
+
+    totalRecords = serializers.IntegerField()  # noqa: N815
+    usage = UsageSerializer(many=True)
+
+
+class EventSerializer(serializers.Serializer):
+    """One entry of the account's Event Log."""
+
+    time = serializers.DateTimeField(source="created")
+    category = serializers.CharField(source="get_category_display")
+    action = serializers.CharField()
+    message = serializers.CharField()
+    user = serializers.CharField(source="username")
+    result = serializers.CharField(source="get_result_display")
+
+
+class EventListSerializer(serializers.Serializer):
+    """Answer of GET events."""
+
+    totalRecords = serializers.IntegerField()  # noqa: N815
+    events = EventSerializer(many=True)

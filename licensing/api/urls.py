@@ -6,9 +6,23 @@ from . import views
 
 app_name = "licensing-api"
 
-VA = "accounts/<str:account>/virtual-accounts/<str:virtual_account>"
+ACCOUNT = "accounts/<str:account>"
+VA = f"{ACCOUNT}/virtual-accounts/<str:virtual_account>"
 
 urlpatterns = [
+    path(
+        f"{ACCOUNT}/virtual-accounts",
+        views.VirtualAccountsAPIView.as_view(),
+        name="virtual-accounts",
+    ),
+    path(f"{ACCOUNT}/licenses", views.AccountLicensesAPIView.as_view(), name="account-licenses"),
+    path(f"{ACCOUNT}/usage", views.UsageAPIView.as_view(), name="usage"),
+    path(
+        f"{ACCOUNT}/license-transactions",
+        views.LicenseTransactionsAPIView.as_view(),
+        name="license-transactions",
+    ),
+    path(f"{ACCOUNT}/events", views.EventsAPIView.as_view(), name="events"),
     path(f"{VA}/tokens", views.TokensAPIView.as_view(), name="tokens"),
     path(f"{VA}/tokens/<str:token>", views.TokenAPIView.as_view(), name="token"),
     path(
@@ -25,4 +39,9 @@ urlpatterns = [
         name="product-instance-transfer",
     ),
     path(f"{VA}/licenses", views.LicensesAPIView.as_view(), name="licenses"),
+    path(
+        f"{VA}/licenses/transfer",
+        views.LicenseTransferAPIView.as_view(),
+        name="license-transfer",
+    ),
 ]

@@ -31,7 +31,7 @@ from .common import (
     clear_cache,
 )
 from .instances import remove_instance, transfer_instance
-from .licenses import license_rows, recount_licenses, sync_report
+from .licenses import account_license_rows, license_rows, recount_licenses, sync_report
 from .messages import handle_message, handle_signed, purge_used_nonces
 from .registration import certificate_body, check_ca_name, instance_name, register_product
 from .rum import receive_rum_reports
@@ -48,6 +48,7 @@ __all__ = [
     "RENEW_AFTER_DAYS",
     "TOKEN_MAX_DAYS",
     "TOKEN_MIN_DAYS",
+    "account_license_rows",
     "add_to_counters",
     "ca_key",
     "cached",

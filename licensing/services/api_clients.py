@@ -11,9 +11,11 @@ from django.utils import timezone
 from core.choices import EventCategory, EventResult
 from core.services import record_event
 
+from ..choices import ApiScope
 from ..models import (
     ApiAccessToken,
     ApiClient,
+    ApiClientGrant,
 )
 from .common import (
     ACCESS_TOKEN_SECONDS,
@@ -25,16 +27,22 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_api_client(name: str, accounts, *, user=None) -> tuple[ApiClient, str]:
-    """Create an OAuth2 API client granted the given accounts; returns (client, secret)."""
+def create_api_client(name: str, accounts, *, read_only=(), user=None) -> tuple[ApiClient, str]:
+    """Create an OAuth2 API client that may change `accounts` and only read `read_only`;
+    returns (client, secret), the secret shown once."""
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise LicensingError("Name is required (at most 100 characters).")
     if ApiClient.objects.filter(name__iexact=name, revoked__isnull=True).exists():
         raise LicensingError(f"An API client named {name} exists already: choose another name.")
-    accounts = list(accounts)
-    if not accounts:
+    writable, readable = list(accounts), list(read_only)
+    if not writable and not readable:
         raise LicensingError("Grant the client at least one local account.")
+    both = sorted({a.name for a in writable} & {a.name for a in readable})
+    if both:
+        raise LicensingError(
+            f"{', '.join(both)}: grant each account once, read only or read and write."
+        )
     secret = secrets.token_urlsafe(32)
     with transaction.atomic():
         client = ApiClient.objects.create(
@@ -43,11 +51,16 @@ def create_api_client(name: str, accounts, *, user=None) -> tuple[ApiClient, str
             secret_hash=_hash(secret),
             created_by=user if getattr(user, "pk", None) else None,
         )
-        client.accounts.set(accounts)
+        ApiClientGrant.objects.bulk_create(
+            [ApiClientGrant(client=client, account=a, scope=ApiScope.WRITE) for a in writable]
+            + [ApiClientGrant(client=client, account=a, scope=ApiScope.READ) for a in readable]
+        )
+        granted = [f"{a.name} (read and write)" for a in writable]
+        granted += [f"{a.name} (read only)" for a in readable]
         record_event(
             EventCategory.SECURITY,
             "api_client_created",
-            f"API client {name} created for {', '.join(a.name for a in accounts)}",
+            f"API client {name} created for {', '.join(granted)}",
             user=user,
             client=client.client_id,
         )

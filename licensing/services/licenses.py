@@ -72,6 +72,30 @@ def license_rows(virtual_account) -> list[dict]:
     return sorted(rows.values(), key=lambda r: r["name"].lower())
 
 
+def account_license_rows(account) -> list[dict]:
+    """The whole local account's licenses: each license's figures summed over its virtual
+    accounts, with the virtual accounts' own figures beside them."""
+    totals: dict[str, dict] = {}
+    for va in account.virtual_accounts.all():
+        for row in license_rows(va):
+            total = totals.setdefault(
+                row["tag"],
+                {
+                    "tag": row["tag"],
+                    "name": row["name"],
+                    "billing": row["billing"],
+                    "purchased": 0,
+                    "in_use": 0,
+                    "balance": 0,
+                    "virtual_accounts": [],
+                },
+            )
+            for key in ("purchased", "in_use", "balance"):
+                total[key] += row[key]
+            total["virtual_accounts"].append({"virtual_account": va.name, **row})
+    return sorted(totals.values(), key=lambda r: r["name"].lower())
+
+
 def sync_report(account: LocalAccount, *, since=None) -> dict:
     """What a synchronization uploads for a local account: its registered product instances
     and the In Use count of each license, summed over its virtual accounts. With `since`

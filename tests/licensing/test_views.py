@@ -216,7 +216,7 @@ class ApiToolkitViewTests(TestCase):
         )
         self.assertContains(again, "An API client named Automation exists already", status_code=400)
         missing = self.client.post("/admin/api-toolkit/", {"name": "ci"})
-        self.assertContains(missing, "This field is required.", status_code=400)
+        self.assertContains(missing, "at least one local account.", status_code=400)
         self.assertEqual(ApiClient.objects.count(), 1)
         self.client.post("/admin/api-toolkit/", {"revoke": client.pk})
         client.refresh_from_db()

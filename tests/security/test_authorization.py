@@ -115,6 +115,12 @@ DESIGNED = {
     "licensing-api:product-instance-transfer": ("deny", "405", "405", "405", "405", "405"),
     "licensing-api:product-instances": ("deny", "ok", "ok", "ok", "ok", "404"),
     "licensing-api:licenses": ("deny", "ok", "ok", "ok", "ok", "404"),
+    "licensing-api:license-transfer": ("deny", "405", "405", "405", "405", "405"),
+    "licensing-api:virtual-accounts": ("deny", "ok", "ok", "ok", "ok", "404"),
+    "licensing-api:account-licenses": ("deny", "ok", "ok", "ok", "ok", "404"),
+    "licensing-api:usage": ("deny", "ok", "ok", "ok", "ok", "404"),
+    "licensing-api:license-transactions": ("deny", "ok", "ok", "ok", "ok", "404"),
+    "licensing-api:events": ("deny", "ok", "ok", "ok", "ok", "404"),
     "api-schema": ("deny", "ok", "ok", "ok", "ok", "ok"),
     # Accounts API: lists are scoped (B's user sees only B: checked on the body below).
     "accounts-api:local-account-list": ("deny", "ok", "ok", "ok", "ok", "ok"),
