@@ -275,6 +275,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# the queue tasks are sent to and the worker consumes (tests running in parallel on one
+# broker give each process's worker a queue of its own)
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 HA_COLLECT_INTERVAL = env.float("HA_COLLECT_INTERVAL", default=2.0)
 if not 0.5 <= HA_COLLECT_INTERVAL <= 60:
     raise ImproperlyConfigured("HA_COLLECT_INTERVAL must be between 0.5 and 60 seconds")
@@ -297,6 +300,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Products' used nonces are kept only as long as their timestamps are acceptable.
     "purge-used-nonces": {"task": "licensing.purge_used_nonces", "schedule": 600.0},
+    # License Workspace alerts e-mailed as each account's Preferences ask.
+    "notify-alerts": {
+        "task": "licensing.notify_alerts",
+        "schedule": env.float("ALERT_NOTIFY_INTERVAL", default=300.0),
+        "options": {"expires": 300.0},
+    },
     # Failure counts of names that are no user are not kept without end.
     "forget-failed-logins": {"task": "security.forget_failed_logins", "schedule": 3600.0},
     # Event-log entries forwarded to the remote syslog servers (Settings → Syslog).

@@ -16,10 +16,15 @@ ROOT = Path(settings.BASE_DIR)
 
 
 class CeleryWorker:
-    """Start with `start()`, stop with `stop()`; use from a TransactionTestCase."""
+    """Start with `start()`, stop with `stop()`; use from a TransactionTestCase.
+
+    Test processes run in parallel on one broker, each with its own database: each process
+    sends its tasks to a queue of its own, which only its worker consumes (a worker of
+    another process would run them against the other database)."""
 
     def __init__(self, name="test"):
         self.name = f"{name}-{os.getpid()}"
+        self.queue = f"test-{os.getpid()}"
         self.process = None
         self.log_path = ROOT / "artifacts" / "logs" / f"celery-{self.name}.log"
 
@@ -30,8 +35,14 @@ class CeleryWorker:
 
     def start(self, deadline=60.0):
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, DATABASE_URL=self._database_url(), REDIS_URL=settings.REDIS_URL)
+        env = dict(
+            os.environ,
+            DATABASE_URL=self._database_url(),
+            REDIS_URL=settings.REDIS_URL,
+            CELERY_TASK_DEFAULT_QUEUE=self.queue,
+        )
         celery = Path(sys.executable).with_name("celery")
+        app.conf.task_default_queue = self.queue
         self.process = subprocess.Popen(
             [
                 str(celery),
