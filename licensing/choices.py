@@ -70,3 +70,24 @@ class ApiScope(models.TextChoices):
 
     READ = "read", "Read"
     WRITE = "write", "Read and write"
+
+
+@badge_colours(
+    {
+        "insufficient_licenses": "danger",
+        "not_reporting": "warning",
+        "token_expiring": "info",
+        "certificate_expiring": "warning",
+        "sync_failed": "danger",
+        "sync_overdue": "warning",
+    }
+)
+class AlertKind(models.TextChoices):
+    """The License Workspace's alerts, each one an operator can be e-mailed about."""
+
+    INSUFFICIENT_LICENSES = "insufficient_licenses", "Insufficient Licenses"
+    NOT_REPORTING = "not_reporting", "Product Instances Not Reporting"
+    TOKEN_EXPIRING = "token_expiring", "Registration Token Expiring"
+    CERTIFICATE_EXPIRING = "certificate_expiring", "Certificates Expiring"
+    SYNC_FAILED = "sync_failed", "Synchronization Failed"
+    SYNC_OVERDUE = "sync_overdue", "Synchronization Overdue"

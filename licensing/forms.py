@@ -2,6 +2,7 @@
 
 from django import forms
 
+from .models import AlertPreferences
 from .services import MAX_TOKEN_USES, TOKEN_MAX_DAYS, TOKEN_MIN_DAYS
 
 
@@ -64,3 +65,30 @@ class ApiClientForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["accounts"].queryset = accounts
         self.fields["read_only_accounts"].queryset = accounts
+
+
+class AlertPreferencesForm(forms.ModelForm):
+    """Preferences: who is e-mailed about which alerts, and after how many days."""
+
+    not_reporting_days = forms.IntegerField(min_value=1, max_value=365)
+    expiring_days = forms.IntegerField(min_value=1, max_value=365)
+    sync_overdue_days = forms.IntegerField(min_value=1, max_value=365)
+
+    class Meta:
+        model = AlertPreferences
+        fields = [
+            "recipients",
+            "insufficient_licenses",
+            "not_reporting",
+            "not_reporting_days",
+            "expiring",
+            "expiring_days",
+            "synchronization",
+            "sync_overdue_days",
+            "daily_digest",
+        ]
+        widgets = {
+            "recipients": forms.TextInput(
+                attrs={"placeholder": "ops@example.com, noc@example.com"}
+            ),
+        }

@@ -283,6 +283,59 @@ class LicenseTransaction(models.Model):
         return TransactionKind(self.kind)
 
 
+class AlertPreferences(models.Model):
+    """Preferences of a local account: who is e-mailed about which alerts, after how many
+    days a product instance counts as not reporting and a token or certificate as expiring,
+    and whether a daily digest of every open alert goes out."""
+
+    account = models.OneToOneField(
+        "accounts.LocalAccount", on_delete=models.CASCADE, related_name="alert_preferences"
+    )
+    recipients = models.CharField(
+        "Notification e-mails", max_length=1000, blank=True, help_text="Comma-separated"
+    )
+    insufficient_licenses = models.BooleanField("Insufficient Licenses", default=True)
+    not_reporting = models.BooleanField("Product instances not reporting", default=True)
+    not_reporting_days = models.PositiveSmallIntegerField(default=30)
+    expiring = models.BooleanField("Tokens and certificates expiring", default=True)
+    expiring_days = models.PositiveSmallIntegerField(default=7)
+    synchronization = models.BooleanField("Synchronization failed or overdue", default=True)
+    sync_overdue_days = models.PositiveSmallIntegerField(default=30)
+    daily_digest = models.BooleanField("Daily digest", default=False)
+    last_digest = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.account}"
+
+    def wants(self, kind: str) -> bool:
+        """Whether alerts of this kind are e-mailed."""
+        if kind in ("token_expiring", "certificate_expiring"):
+            return self.expiring
+        if kind in ("sync_failed", "sync_overdue"):
+            return self.synchronization
+        return bool(getattr(self, kind, False))
+
+
+class AlertState(models.Model):
+    """What became of one alert of a local account (by its key): e-mailed, dismissed."""
+
+    account = models.ForeignKey(
+        "accounts.LocalAccount", on_delete=models.CASCADE, related_name="alert_states"
+    )
+    key = models.CharField(max_length=300)
+    notified = models.DateTimeField(null=True, blank=True)
+    dismissed = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "key"], name="alert_state_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class ApiClient(models.Model):
     """An OAuth2 client (client credentials grant) of the API Toolkit."""
 

@@ -28,6 +28,7 @@ urlpatterns = [
         name="instance-transfer",
     ),
     path("licenses/transfer/", views.LicenseTransferView.as_view(), name="license-transfer"),
+    path("alerts/dismiss/", views.AlertDismissView.as_view(), name="alert-dismiss"),
     path("preferences/save/", views.PreferencesView.as_view(), name="preferences-save"),
     path("reports/<slug:kind>.csv", views.ReportDownloadView.as_view(), name="report-download"),
     path("<slug:tab>/", views.SmartLicensingView.as_view(), name="smart-licensing-tab"),

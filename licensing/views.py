@@ -4,13 +4,13 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -18,6 +18,7 @@ from accounts import access
 from accounts import services as accounts_services
 from accounts.access import STAFF, SystemRoleRequiredMixin
 from core.exports import csv_download, events_csv
+from core.forms import errors_to_form
 from core.models import Event
 from core.views import get_by_id_or_404
 from security.services import product_urls
@@ -25,7 +26,13 @@ from security.services import product_urls
 from . import reports, services
 from .catalog import license_info
 from .choices import AuthorizationStatus, TransactionKind
-from .forms import ApiClientForm, LicenseTransferForm, RegistrationTokenForm, TransferForm
+from .forms import (
+    AlertPreferencesForm,
+    ApiClientForm,
+    LicenseTransferForm,
+    RegistrationTokenForm,
+    TransferForm,
+)
 from .models import ApiClient, ProductInstance, RegistrationToken, RumReport
 from .services import LicensingError
 
@@ -158,41 +165,8 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
         context["events"] = context["page"]
 
     def _alerts(self, context, account, va):
-        alerts = []
-        for row in services.license_rows(va):
-            if row["alert"]:
-                alerts.append(
-                    {
-                        "severity": "danger",
-                        "message": f"{row['name']}: Insufficient Licenses "
-                        f"(balance {row['balance']})",
-                        "source": "Licenses",
-                    }
-                )
-        out = ProductInstance.objects.filter(
-            virtual_account=va, status="registered", out_of_compliance=True
-        ).count()
-        if out:
-            alerts.append(
-                {
-                    "severity": "warning",
-                    "message": f"{out} product instance(s) are out of compliance",
-                    "source": "Product Instances",
-                }
-            )
-        soon = timezone.now() + timezone.timedelta(days=7)
-        for token in RegistrationToken.objects.filter(
-            virtual_account=va, revoked__isnull=True, expires__gt=timezone.now(), expires__lt=soon
-        ):
-            alerts.append(
-                {
-                    "severity": "info",
-                    "message": f"Registration token {token.short_token} expires "
-                    f"{token.expires:%Y-%b-%d %H:%M:%S}",
-                    "source": "Registration Tokens",
-                }
-            )
-        context["alerts"] = alerts
+        """Every open alert of the account (all its virtual accounts), dismissable."""
+        context["alerts"] = services.account_alerts(account)
 
     def _activity(self, context, account, va):
         """License Transactions or the Event Log (?view=events), filtered and searchable."""
@@ -230,6 +204,17 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
 
     def _preferences(self, context, account, va):
         context["can_manage"] = access.can_manage(self.request.user, account)
+        form = context.setdefault(
+            "preferences_form", AlertPreferencesForm(instance=services.preferences(account))
+        )
+        context["preference_rows"] = [
+            (form["not_reporting"], form["not_reporting_days"], "Product instances not "
+             "reporting", "days without contact"),
+            (form["expiring"], form["expiring_days"], "Tokens and certificates expiring",
+             "days ahead"),
+            (form["synchronization"], form["sync_overdue_days"], "Synchronization failed or "
+             "overdue", "days without synchronization"),
+        ]  # fmt: skip
 
 
 class _AccountAction(LoginRequiredMixin, View):
@@ -311,17 +296,47 @@ class ProductInstanceRemoveView(_AccountAction):
 
 
 class PreferencesView(_AccountAction):
-    """Preferences: whether the account accepts unsigned RUM reports (Account Administrator)."""
+    """Preferences (Account Administrator): notification e-mails and whether the account
+    accepts unsigned RUM reports."""
 
     def post(self, request):
-        accept = request.POST.get("accept_unsigned_rum_reports") == "on"
+        url = reverse("licensing:smart-licensing-tab", args=["preferences"])
+        form = AlertPreferencesForm(request.POST)
+        if form.is_valid():
+            accept = request.POST.get("accept_unsigned_rum_reports") == "on"
+            try:
+                with transaction.atomic():
+                    accounts_services.set_unsigned_rum_reports(
+                        self.account, accept, by_user=request.user
+                    )
+                    services.save_alert_preferences(
+                        self.account, by_user=request.user, **form.cleaned_data
+                    )
+            except PermissionDenied as exc:
+                messages.error(request, str(exc))
+                return redirect(url + _query(self.account, self.va))
+            except ValidationError as exc:
+                errors_to_form(form, exc)
+        if form.errors:
+            page = SmartLicensingView()
+            page.setup(request, tab="preferences")
+            context = page.get_context_data(tab="preferences", preferences_form=form)
+            return page.render_to_response(context, status=400)
+        messages.success(request, "Preferences saved.")
+        return redirect(url + _query(self.account, self.va))
+
+
+class AlertDismissView(_AccountAction):
+    """Dismiss one open alert (Account User or up)."""
+
+    def post(self, request):
         try:
-            accounts_services.set_unsigned_rum_reports(self.account, accept, by_user=request.user)
-        except PermissionDenied as exc:
+            services.dismiss_alert(self.account, request.POST.get("key", ""), user=request.user)
+        except LicensingError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, "Preferences saved.")
-        url = reverse("licensing:smart-licensing-tab", args=["preferences"])
+            messages.success(request, "Alert dismissed.")
+        url = reverse("licensing:smart-licensing-tab", args=["alerts"])
         return redirect(url + _query(self.account, self.va))
 
 

@@ -257,3 +257,21 @@ class EventListSerializer(serializers.Serializer):
 
     totalRecords = serializers.IntegerField()  # noqa: N815
     events = EventSerializer(many=True)
+
+
+class AlertSerializer(serializers.Serializer):
+    """One open alert of a local account."""
+
+    key = serializers.CharField(help_text="Names the alert; it changes when the alert worsens")
+    type = serializers.CharField(source="kind.label")
+    severity = serializers.CharField()
+    virtualAccount = serializers.CharField(source="virtual_account")  # noqa: N815
+    message = serializers.CharField()
+
+
+class AlertListSerializer(serializers.Serializer):
+    """Answer of GET alerts."""
+
+    status = serializers.CharField()
+    statusMessage = serializers.CharField()  # noqa: N815
+    alerts = AlertSerializer(many=True)

@@ -23,6 +23,7 @@ urlpatterns = [
         name="license-transactions",
     ),
     path(f"{ACCOUNT}/events", views.EventsAPIView.as_view(), name="events"),
+    path(f"{ACCOUNT}/alerts", views.AlertsAPIView.as_view(), name="alerts"),
     path(f"{VA}/tokens", views.TokensAPIView.as_view(), name="tokens"),
     path(f"{VA}/tokens/<str:token>", views.TokenAPIView.as_view(), name="token"),
     path(

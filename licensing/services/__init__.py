@@ -2,6 +2,14 @@
 commands call these functions; each validates, writes inside one transaction and records the
 event. The public names are importable from here (`from licensing.services import create_token`)."""
 
+from .alerts import (
+    Alert,
+    account_alerts,
+    dismiss_alert,
+    notify_alerts,
+    preferences,
+    save_alert_preferences,
+)
 from .api_clients import (
     client_for_access_token,
     create_api_client,
@@ -40,6 +48,12 @@ from .transfers import transfer_licenses, transferable
 from .usage import add_to_counters, release, set_usage
 
 __all__ = [
+    "Alert",
+    "account_alerts",
+    "dismiss_alert",
+    "notify_alerts",
+    "preferences",
+    "save_alert_preferences",
     "ACCESS_TOKEN_SECONDS",
     "AUTHORIZATION_DAYS",
     "CACHE_SECONDS",

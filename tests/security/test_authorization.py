@@ -103,6 +103,7 @@ DESIGNED = {
     "licensing:instance-transfer": ("login", "405", "405", "405", "404", "404"),
     "licensing:preferences-save": ("login", "405", "405", "405", "404", "404"),
     "licensing:license-transfer": ("login", "405", "405", "405", "404", "404"),
+    "licensing:alert-dismiss": ("login", "405", "405", "405", "404", "404"),
     "licensing:report-download": ("login", "ok", "ok", "ok", "ok", "404"),
     # Products and API clients authenticate by signature or token, never by session alone.
     "Transportgateway/services/DeviceRequestHandler": ("405",) * 6,
@@ -121,6 +122,7 @@ DESIGNED = {
     "licensing-api:usage": ("deny", "ok", "ok", "ok", "ok", "404"),
     "licensing-api:license-transactions": ("deny", "ok", "ok", "ok", "ok", "404"),
     "licensing-api:events": ("deny", "ok", "ok", "ok", "ok", "404"),
+    "licensing-api:alerts": ("deny", "ok", "ok", "ok", "ok", "404"),
     "api-schema": ("deny", "ok", "ok", "ok", "ok", "ok"),
     # Accounts API: lists are scoped (B's user sees only B: checked on the body below).
     "accounts-api:local-account-list": ("deny", "ok", "ok", "ok", "ok", "ok"),

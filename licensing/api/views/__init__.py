@@ -3,6 +3,7 @@ instances, licenses, transfers, usage and events, for API Toolkit clients (beare
 a read or write scope per account) and signed-in users (their roles)."""
 
 from .accounts import (
+    AlertsAPIView,
     EventsAPIView,
     LicenseTransactionsAPIView,
     UsageAPIView,
@@ -18,6 +19,7 @@ from .oauth import oauth_token
 from .tokens import TokenAPIView, TokensAPIView
 
 __all__ = [
+    "AlertsAPIView",
     "AccountLicensesAPIView",
     "EventsAPIView",
     "LicenseTransactionsAPIView",

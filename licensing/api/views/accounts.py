@@ -14,6 +14,7 @@ from ... import reports, services
 from ...catalog import license_info
 from ...models import LicenseUsage
 from ..serializers import (
+    AlertListSerializer,
     EventListSerializer,
     LicenseTransactionListSerializer,
     UsageListSerializer,
@@ -164,3 +165,13 @@ class EventsAPIView(_ScopedAPIView):
         found = reports.events(scope, search=self.search(request))
         data = {"totalRecords": found.count(), "events": found[offset : offset + limit]}
         return Response(EventListSerializer(data).data)
+
+
+class AlertsAPIView(AccountAPIView):
+    """The account's open alerts (those dismissed in the Alerts tab left out)."""
+
+    @extend_schema(parameters=[ACCOUNT_PARAMETER], responses=AlertListSerializer)
+    def get(self, request, account):
+        found = self.account(request, account)
+        data = {"status": "SUCCESS", "statusMessage": "", "alerts": services.account_alerts(found)}
+        return Response(AlertListSerializer(data).data)
