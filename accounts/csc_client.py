@@ -270,6 +270,8 @@ def build_sync_request(
         "product_instances": report.get("product_instances", []),
         "removed": report.get("removed", []),
         "usage": report.get("usage", []),
+        # Smart Licensing Using Policy: RUM reports awaiting CSC's acknowledgement
+        "rum_reports": report.get("rum_reports", []),
     }
     if product_ca_csr:
         payload["product_ca_csr"] = product_ca_csr
@@ -280,7 +282,7 @@ def synchronize(account, server_id, report: dict) -> dict:
     """Upload product instances and usage; return CSC's checked sync-response payload.
 
     The payload holds "entitlements" (name, tag, billing, quantity, product_type),
-    "account_state" and "synchronized_at".
+    "account_state", "synchronized_at" and "rum_acks" (the RUM reports CSC acknowledged).
     """
     request = build_sync_request(account, server_id, report)
     data = _post(

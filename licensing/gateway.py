@@ -179,21 +179,22 @@ def _rum_report(report) -> dict:
 @csrf_exempt
 @require_POST
 def cslu_report(request, tenant: str):
-    """POST Smart Licensing Using Policy RUM reports for a local account; answers an ACK."""
+    """POST Smart Licensing Using Policy RUM reports for a local account; answers what was
+    received and CSC's acknowledgements of the product's earlier reports (ACK)."""
     name, sep, suffix = tenant.rpartition("-")
     account = LocalAccount.objects.filter(name=name).first() if sep and suffix == "1" else None
     try:
         reports = _rum_reports(_read_body(request))
         # A URL naming no local account is answered as an account with no registered product
         # and the default preferences would be: it does not tell which names exist.
-        acks = services.receive_rum_reports(account, reports)
+        received, acks = services.receive_rum_reports(account, reports)
     except EnvelopeError as exc:
         return _failure(exc.status, exc.code, exc.message)
     except UnicodeDecodeError:
         return _failure(400, "bad_encoding", "body is not UTF-8")
     except IntegrityError:
         return _failure(409, "conflict", "a concurrent request stored this report; retry")
-    return JsonResponse({"status": "SUCCESS", "smartLicense": {"ACK": acks}})
+    return JsonResponse({"status": "SUCCESS", "smartLicense": {"received": received, "ACK": acks}})
 
 
 @functools.lru_cache(maxsize=256)

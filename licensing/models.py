@@ -220,7 +220,9 @@ class UsedNonce(models.Model):
 
 
 class RumReport(models.Model):
-    """A Smart Licensing Using Policy RUM report posted to the CSLU URL."""
+    """A Smart Licensing Using Policy RUM report posted to the CSLU URL: OPEN when stored,
+    CLOSED once its usage is applied, ACK when CSC acknowledged it (by synchronization or
+    its file); the acknowledgement goes back to the product on its next report."""
 
     virtual_account = models.ForeignKey(
         "accounts.VirtualAccount", on_delete=models.CASCADE, related_name="rum_reports"
@@ -234,7 +236,13 @@ class RumReport(models.Model):
     payload = models.JSONField(default=dict)
     received = models.DateTimeField(default=timezone.now)
     closed = models.DateTimeField(null=True, blank=True)
+    sent = models.DateTimeField(
+        null=True, blank=True, help_text="Sent to CSC (a synchronization, or its file)."
+    )
     acknowledged = models.DateTimeField(null=True, blank=True)
+    ack_delivered = models.DateTimeField(
+        null=True, blank=True, help_text="CSC's acknowledgement handed to the product."
+    )
 
     class Meta:
         ordering = ["-received", "-id"]

@@ -7,7 +7,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -25,7 +25,7 @@ from security.services import product_urls
 
 from . import reports, services
 from .catalog import license_info
-from .choices import AuthorizationStatus, TransactionKind
+from .choices import AuthorizationStatus, ReportState, TransactionKind
 from .forms import (
     AlertPreferencesForm,
     ApiClientForm,
@@ -157,6 +157,18 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
 
     def _sl_using_policy(self, context, account, va):
         reports = RumReport.objects.filter(virtual_account=va)
+        context["reporting_products"] = (
+            reports.values("udi_pid", "udi_sn")
+            .annotate(
+                last=Max("received"),
+                reports=Count("id"),
+                waiting=Count("id", filter=Q(state=ReportState.CLOSED)),
+                undelivered=Count(
+                    "id", filter=Q(state=ReportState.ACK, ack_delivered__isnull=True)
+                ),
+            )
+            .order_by("-last")[:PAGE_SIZE]
+        )
         self._paged(context, reports, "udi_sn", "udi_pid", "tag", "report_id")
         context["reports"] = context["page"]
 

@@ -172,7 +172,23 @@ def _synchronize(registration, payload, bad) -> dict:
         for u in usage
     ):
         raise ApiError(400, "usage must be a list of objects with a tag and a count.")
-    extra = {}
+    rum_reports = payload.get("rum_reports", [])
+    if not isinstance(rum_reports, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("report_id"), str) for r in rum_reports
+    ):
+        raise ApiError(400, "rum_reports must be a list of objects with a report_id.")
+    # Smart Licensing Using Policy: every RUM report received is acknowledged
+    extra = {
+        "rum_acks": [
+            {
+                "report_id": r["report_id"],
+                "udi_pid": str(r.get("udi_pid", "")),
+                "udi_sn": str(r.get("udi_sn", "")),
+                "status": "ACK",
+            }
+            for r in rum_reports
+        ]
+    }
     csr = payload.get("product_ca_csr")
     if csr is not None:
         if not isinstance(csr, str):

@@ -114,7 +114,10 @@ def add_product_endpoints(result, generator, request, public):
                 }
             },
             "responses": {
-                "200": {"description": "ACK"},
+                "200": {
+                    "description": "received: the reports stored (CLOSED); ACK: CSC's "
+                    "acknowledgements of the product's earlier reports, handed over once"
+                },
                 "400": {"description": "Malformed"},
                 "401": {"description": "Unsigned, badly signed or from no registered product"},
             },

@@ -42,7 +42,7 @@ from .instances import remove_instance, transfer_instance
 from .licenses import account_license_rows, license_rows, recount_licenses, sync_report
 from .messages import handle_message, handle_signed, purge_used_nonces
 from .registration import certificate_body, check_ca_name, instance_name, register_product
-from .rum import receive_rum_reports
+from .rum import acknowledge_rum_reports, pending_rum_reports, receive_rum_reports
 from .tokens import create_token, revoke_token
 from .transfers import transfer_licenses, transferable
 from .usage import add_to_counters, release, set_usage
@@ -63,6 +63,7 @@ __all__ = [
     "TOKEN_MAX_DAYS",
     "TOKEN_MIN_DAYS",
     "account_license_rows",
+    "acknowledge_rum_reports",
     "add_to_counters",
     "ca_key",
     "cached",
@@ -84,6 +85,7 @@ __all__ = [
     "product_ca",
     "product_ca_chain",
     "product_ca_csr",
+    "pending_rum_reports",
     "purge_used_nonces",
     "receive_rum_reports",
     "recount_licenses",

@@ -11,6 +11,7 @@ from ..models import (
     LicenseCounter,
     ProductInstance,
 )
+from .rum import pending_rum_reports
 
 LICENSE_ROWS_SQL = (
     "SELECT COALESCE(p.tag, c.tag), p.name, p.billing, p.quantity, c.in_use FROM"
@@ -136,6 +137,7 @@ def sync_report(account: LocalAccount, *, since=None) -> dict:
         .order_by("tag")
     )
     return {
+        "rum_reports": pending_rum_reports(account),
         "type": "full" if since is None else "standard",
         "product_instances": instances,
         "removed": removed,

@@ -2,6 +2,7 @@
 
 from cryptography import x509
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.choices import EventCategory
@@ -65,10 +66,12 @@ def _reporting_instance(account, report: dict) -> ProductInstance | None:
     return instance
 
 
-def receive_rum_reports(account, reports: list[dict]) -> list[dict]:
-    """Store signed RUM reports (OPEN), apply their usage (CLOSED) and acknowledge them (ACK).
-    One refused report refuses the whole post: nothing of it is stored."""
-    acks = []
+def receive_rum_reports(account, reports: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Store signed RUM reports (OPEN) and apply their usage (CLOSED: they wait for CSC's
+    acknowledgement, which a synchronization brings). Returns what was received and the
+    acknowledgements CSC gave since for earlier reports of the same products, handed to them
+    now. One refused report refuses the whole post: nothing of it is stored."""
+    received = []
     with transaction.atomic():
         sources = [_reporting_instance(account, report) for report in reports]
         for report, instance in zip(reports, sources, strict=True):
@@ -93,6 +96,7 @@ def receive_rum_reports(account, reports: list[dict]) -> list[dict]:
                     set_usage(instance, [(report["tag"], report["count"])], replace=False)
                     ProductInstance.objects.filter(pk=instance.pk).update(last_contact=now)
                 RumReport.objects.filter(pk=row.pk).update(state=ReportState.CLOSED, closed=now)
+                row.state = ReportState.CLOSED
                 signed = "signed" if report["signature"] else "unsigned"
                 record_event(
                     EventCategory.LICENSING,
@@ -104,8 +108,78 @@ def receive_rum_reports(account, reports: list[dict]) -> list[dict]:
                     username=row.udi_sn or "product",
                     virtual_account=virtual_account.pk,
                 )
-            RumReport.objects.filter(pk=row.pk).update(
-                state=ReportState.ACK, acknowledged=timezone.now()
-            )
-            acks.append({"report_id": row.report_id, "status": ReportState.ACK.value})
+            received.append({"report_id": row.report_id, "status": row.state})
+        acks = _deliver_acks(account, {(r["pid"], r["sn"]) for r in reports})
+    return received, acks
+
+
+def _deliver_acks(account, products) -> list[dict]:
+    """CSC's acknowledgements of these products' earlier reports not yet handed to them."""
+    if account is None or not products:
+        return []
+    match = Q()
+    for pid, sn in products:
+        match |= Q(udi_pid=pid, udi_sn=sn)
+    waiting = RumReport.objects.filter(
+        match,
+        virtual_account__account=account,
+        state=ReportState.ACK,
+        ack_delivered__isnull=True,
+    ).select_for_update()
+    acks = [
+        {
+            "report_id": r.report_id,
+            "udi_pid": r.udi_pid,
+            "udi_sn": r.udi_sn,
+            "status": ReportState.ACK.value,
+            "acknowledged": r.acknowledged.isoformat(),
+        }
+        for r in waiting
+    ]
+    RumReport.objects.filter(pk__in=[r.pk for r in waiting]).update(ack_delivered=timezone.now())
     return acks
+
+
+def pending_rum_reports(account) -> list[dict]:
+    """The account's applied RUM reports CSC has not acknowledged, as a synchronization sends
+    them; marks them sent."""
+    rows = list(
+        RumReport.objects.filter(virtual_account__account=account, state=ReportState.CLOSED)
+        .select_related("virtual_account")
+        .order_by("received", "pk")
+    )
+    RumReport.objects.filter(pk__in=[r.pk for r in rows], sent__isnull=True).update(
+        sent=timezone.now()
+    )
+    return [
+        {
+            "report_id": r.report_id,
+            "udi_pid": r.udi_pid,
+            "udi_sn": r.udi_sn,
+            "tag": r.tag,
+            "count": r.count,
+            "virtual_account": r.virtual_account.name,
+            "received": r.received.isoformat(),
+        }
+        for r in rows
+    ]
+
+
+def acknowledge_rum_reports(account, acks) -> int:
+    """Apply CSC's acknowledgements (from a synchronization or its response file): the
+    reports become ACK; returns how many. Acknowledgements of unknown reports are ignored."""
+    if not isinstance(acks, list):
+        return 0
+    done = 0
+    now = timezone.now()
+    for ack in acks:
+        if not isinstance(ack, dict) or ack.get("status") != ReportState.ACK.value:
+            continue
+        done += RumReport.objects.filter(
+            virtual_account__account=account,
+            state=ReportState.CLOSED,
+            report_id=str(ack.get("report_id", ""))[:64],
+            udi_pid=str(ack.get("udi_pid", ""))[:100],
+            udi_sn=str(ack.get("udi_sn", ""))[:100],
+        ).update(state=ReportState.ACK, acknowledged=now)
+    return done

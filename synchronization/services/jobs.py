@@ -12,6 +12,7 @@ from accounts.choices import AccountStatus
 from accounts.models import LocalAccount, PurchasedLicense
 from core.choices import EventCategory, EventResult
 from core.services import format_time, mail_on_commit, record_event
+from licensing.services import acknowledge_rum_reports
 
 from ..choices import SyncStatus
 from ..models import Synchronization
@@ -166,6 +167,7 @@ def apply_sync_response(account: LocalAccount, answer: dict, *, sync_id, by_user
     with transaction.atomic():
         locked = LocalAccount.objects.select_for_update().get(pk=account.pk)
         apply_entitlements(locked, entitlements, now)
+        acknowledged = acknowledge_rum_reports(locked, answer.get("rum_acks", []))
         locked.last_synchronized = now
         locked.last_sync_attempt = now
         locked.last_sync_ok = True
@@ -188,6 +190,8 @@ def apply_sync_response(account: LocalAccount, answer: dict, *, sync_id, by_user
         sync = Synchronization.objects.select_for_update().get(pk=sync_id)
         quantity = sum(e["quantity"] for e in entitlements)
         licenses = f"{len(entitlements)} licenses, {quantity} purchased in all"
+        if acknowledged:
+            licenses += f"; {acknowledged} RUM report(s) acknowledged"
         sync.status = SyncStatus.SUCCEEDED
         sync.progress = 100
         sync.finished = now

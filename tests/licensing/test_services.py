@@ -113,14 +113,16 @@ class LicenseRowsTests(TestCase):
         body += "</smartLicense>"
         return self.client.post(f"/cslu/v1/pi/{tenant}", body, content_type="application/xml")
 
-    def test_rum_report_is_acknowledged_and_applied(self):
+    def test_rum_report_is_applied_and_waits_for_csc(self):
         device = registered(self.va, "pi37")
         report = device.rum_report(17, PI_BASE, 4)
         response = self.cslu([report])
         self.assertEqual(response.status_code, 200, response.content)
-        self.assertEqual(response.json()["smartLicense"]["ACK"][0]["status"], "ACK")
+        answer = response.json()["smartLicense"]
+        self.assertEqual(answer["received"], [{"report_id": "17", "status": "CLOSED"}])
+        self.assertEqual(answer["ACK"], [])  # CSC acknowledges it (tests/synchronization)
         row = RumReport.objects.get()
-        self.assertEqual(row.state, "ACK")
+        self.assertEqual(row.state, "CLOSED")
         self.assertIsNotNone(row.closed)
         self.assertEqual(in_use(PI_BASE), 4)
         again = self.cslu([report])
