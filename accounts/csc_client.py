@@ -331,6 +331,45 @@ def sign_product_ca_csr(account, csr_pem: str, server_id) -> dict:
     return {"certificate": answer["certificate"], "chain": answer["chain"]}
 
 
+def classic_licenses(account, server_id) -> list[dict]:
+    """The account's classic (PAK) licenses CSC can still convert to Smart Licensing:
+    [{"pak", "name", "tag", "product_type", "quantity"}]."""
+    answer = _signed_call(
+        account,
+        server_id,
+        f"/api/v1/registrations/{account.csc_registration_id}/classic-licenses",
+        "classic-licenses-request",
+        {},
+        "classic-licenses-response",
+    )
+    rows = answer.get("classic_licenses")
+    if not isinstance(rows, list) or not all(
+        isinstance(r, dict)
+        and isinstance(r.get("pak"), str)
+        and isinstance(r.get("tag"), str)
+        and isinstance(r.get("quantity"), int)
+        for r in rows
+    ):
+        raise CscServerError("Cisco Software Central sent an unreadable list of classic licenses.")
+    return rows
+
+
+def convert_classic_license(account, server_id, *, pak: str, tag: str, quantity: int) -> dict:
+    """Convert a quantity of a PAK's license in CSC; {"converted", "left"}. Beyond what the
+    PAK has left CSC refuses (CscRefused with its reason)."""
+    answer = _signed_call(
+        account,
+        server_id,
+        f"/api/v1/registrations/{account.csc_registration_id}/convert",
+        "convert-request",
+        {"pak": pak, "tag": tag, "quantity": quantity},
+        "convert-response",
+    )
+    if not isinstance(answer.get("converted"), int):
+        raise CscServerError("Cisco Software Central sent an incomplete conversion answer.")
+    return answer
+
+
 def ping() -> bool:
     """True when CSC answers its health check."""
     try:

@@ -91,3 +91,12 @@ class AlertKind(models.TextChoices):
     CERTIFICATE_EXPIRING = "certificate_expiring", "Certificates Expiring"
     SYNC_FAILED = "sync_failed", "Synchronization Failed"
     SYNC_OVERDUE = "sync_overdue", "Synchronization Overdue"
+
+
+@badge_colours({"converted": "info", "purchased": "success", "failed": "danger"})
+class ConversionStatus(models.TextChoices):
+    """A conversion of classic (PAK) licenses to Smart Licensing."""
+
+    CONVERTED = "converted", "Converted (Purchased after the next synchronization)"
+    PURCHASED = "purchased", "Purchased"
+    FAILED = "failed", "Failed"

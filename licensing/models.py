@@ -8,7 +8,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .choices import ApiScope, InstanceStatus, ReportState, TokenStatus, TransactionKind
+from .choices import (
+    ApiScope,
+    ConversionStatus,
+    InstanceStatus,
+    ReportState,
+    TokenStatus,
+    TransactionKind,
+)
 
 
 class ProductCA(models.Model):
@@ -342,6 +349,40 @@ class AlertState(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class Conversion(models.Model):
+    """Convert to Smart Licensing: a quantity of a classic (PAK) license turned into a Smart
+    entitlement in CSC; it is Purchased here once a synchronization brings it."""
+
+    account = models.ForeignKey(
+        "accounts.LocalAccount", on_delete=models.CASCADE, related_name="conversions"
+    )
+    pak = models.CharField("PAK", max_length=32)
+    tag = models.CharField("Entitlement Tag", max_length=200)
+    license_name = models.CharField("License", max_length=200)
+    quantity = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=ConversionStatus.choices)
+    error = models.CharField(max_length=300, blank=True)
+    username = models.CharField("User", max_length=150, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.pak} {self.tag} × {self.quantity}"
+
+    @property
+    def status_enum(self) -> ConversionStatus:
+        return ConversionStatus(self.status)
+
+    def status_for(self, account) -> ConversionStatus:
+        """Converted turns Purchased once a synchronization ran after it."""
+        synced = account.last_synchronized
+        if self.status == ConversionStatus.CONVERTED and synced and synced >= self.created:
+            return ConversionStatus.PURCHASED
+        return self.status_enum
 
 
 class ApiClient(models.Model):

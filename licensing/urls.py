@@ -28,6 +28,7 @@ urlpatterns = [
         name="instance-transfer",
     ),
     path("licenses/transfer/", views.LicenseTransferView.as_view(), name="license-transfer"),
+    path("convert/licenses/", views.ConversionView.as_view(), name="convert-licenses"),
     path("alerts/dismiss/", views.AlertDismissView.as_view(), name="alert-dismiss"),
     path("preferences/save/", views.PreferencesView.as_view(), name="preferences-save"),
     path("reports/<slug:kind>.csv", views.ReportDownloadView.as_view(), name="report-download"),

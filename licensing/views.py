@@ -33,7 +33,7 @@ from .forms import (
     RegistrationTokenForm,
     TransferForm,
 )
-from .models import ApiClient, ProductInstance, RegistrationToken, RumReport
+from .models import ApiClient, Conversion, ProductInstance, RegistrationToken, RumReport
 from .services import LicensingError
 
 TABS = [
@@ -212,7 +212,14 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
         context["report_kinds"] = [(slug, label) for slug, (label, _) in reports.REPORTS.items()]
 
     def _convert(self, context, account, va):
-        pass
+        """Classic licenses CSC can convert, and the conversion history."""
+        context["conversions"] = [
+            (c, c.status_for(account)) for c in Conversion.objects.filter(account=account)[:50]
+        ]
+        try:
+            context["classic_licenses"] = services.convertible_licenses(account)
+        except LicensingError as exc:
+            context["classic_error"] = str(exc)
 
     def _preferences(self, context, account, va):
         context["can_manage"] = access.can_manage(self.request.user, account)
@@ -335,6 +342,34 @@ class PreferencesView(_AccountAction):
             context = page.get_context_data(tab="preferences", preferences_form=form)
             return page.render_to_response(context, status=400)
         messages.success(request, "Preferences saved.")
+        return redirect(url + _query(self.account, self.va))
+
+
+class ConversionView(_AccountAction):
+    """Convert a quantity of a classic (PAK) license to Smart Licensing."""
+
+    def post(self, request):
+        try:
+            quantity = int(request.POST.get("quantity", ""))
+        except ValueError:
+            quantity = 0
+        try:
+            record = services.convert_licenses(
+                self.account,
+                request.POST.get("pak", ""),
+                request.POST.get("tag", ""),
+                quantity,
+                user=request.user,
+            )
+        except (LicensingError, PermissionDenied) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                f"{record.quantity} × {record.license_name} converted: Purchased after the "
+                "next synchronization.",
+            )
+        url = reverse("licensing:smart-licensing-tab", args=["convert"])
         return redirect(url + _query(self.account, self.va))
 
 

@@ -75,6 +75,39 @@ class Entitlement(models.Model):
         }
 
 
+class ClassicLicense(models.Model):
+    """A classic (PAK) license of a virtual account, not yet converted to Smart Licensing."""
+
+    virtual_account = models.ForeignKey(
+        VirtualAccount, on_delete=models.CASCADE, related_name="classic_licenses"
+    )
+    pak = models.CharField("PAK", max_length=32)
+    name = models.CharField(max_length=200)
+    tag = models.CharField("Entitlement tag of its Smart equivalent", max_length=200)
+    product_type = models.CharField(max_length=32)
+    quantity = models.PositiveIntegerField(default=0, help_text="Not converted yet")
+
+    class Meta:
+        ordering = ["pak", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["virtual_account", "pak", "tag"], name="csc_classic_license_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pak} {self.name} × {self.quantity}"
+
+    def as_dict(self) -> dict:
+        return {
+            "pak": self.pak,
+            "name": self.name,
+            "tag": self.tag,
+            "product_type": self.product_type,
+            "quantity": self.quantity,
+        }
+
+
 def _registration_id() -> str:
     return uuid.uuid4().hex
 

@@ -3,7 +3,11 @@
 from django.db import transaction
 
 from .catalog import ALL_LICENSES, DOMAIN, SMART_ACCOUNT, VIRTUAL_ACCOUNTS
-from .models import Entitlement, SmartAccount, VirtualAccount
+from .models import ClassicLicense, Entitlement, SmartAccount, VirtualAccount
+
+# every new virtual account holds classic (PAK) licenses of its first two licenses, as an
+# account migrating from classic licensing does: Convert to Smart Licensing turns them over
+CLASSIC_PAKS = ("3400J7E4A1B", "3400K9F2C7D")
 
 __all__ = ["ALL_LICENSES", "SMART_ACCOUNT", "add_virtual_account", "seed"]
 
@@ -31,5 +35,18 @@ def add_virtual_account(smart_account, name, licenses):
             product_type=product_type,
         )
         for lic_name, tag, quantity, product_type in licenses
+    )
+    ClassicLicense.objects.bulk_create(
+        ClassicLicense(
+            virtual_account=virtual_account,
+            pak=pak,
+            name=f"{lic_name} (classic)",
+            tag=tag,
+            quantity=quantity,
+            product_type=product_type,
+        )
+        for pak, (lic_name, tag, _, product_type), quantity in zip(
+            CLASSIC_PAKS, licenses, (10, 5), strict=False
+        )
     )
     return virtual_account

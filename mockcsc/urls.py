@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/v1/registrations/<str:registration_id>/synchronize", views.synchronize),
     path("api/v1/registrations/<str:registration_id>/deregister", views.deregister),
     path("api/v1/registrations/<str:registration_id>/sign-csr", views.sign_csr),
+    path("api/v1/registrations/<str:registration_id>/classic-licenses", views.classic_licenses),
+    path("api/v1/registrations/<str:registration_id>/convert", views.convert),
     path("api/v1/manual-sync", views.manual_sync, name="manual-sync-api"),
     path("manual-sync/", views.manual_sync_page, name="manual-sync"),
     path("control/fault", views.control_fault),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import pki, seed, signing
 from .models import (
+    ClassicLicense,
     Entitlement,
     Fault,
     Registration,
@@ -288,6 +289,68 @@ def sign_csr(request, body, registration_id, bad):
         registration,
         payload,
         {"certificate": certificate, "chain": chain},
+        bad,
+    )
+
+
+@require_POST
+@api
+def classic_licenses(request, body, registration_id, bad):
+    """The virtual account's classic (PAK) licenses that can still be converted."""
+    registration = _registration(registration_id)
+    payload = _verified(body, "classic-licenses-request", registration)
+    rows = registration.virtual_account.classic_licenses.filter(quantity__gt=0)
+    return _answer(
+        "classic-licenses-response",
+        registration,
+        payload,
+        {"classic_licenses": [c.as_dict() for c in rows]},
+        bad,
+    )
+
+
+@require_POST
+@api
+def convert(request, body, registration_id, bad):
+    """Convert a quantity of a PAK's license to Smart Licensing: it leaves the PAK and is added
+    to the virtual account's entitlements (Purchased after the next synchronization)."""
+    registration = _registration(registration_id)
+    payload = _verified(body, "convert-request", registration)
+    pak, tag, quantity = payload.get("pak"), payload.get("tag"), payload.get("quantity")
+    if not isinstance(pak, str) or not isinstance(tag, str):
+        raise ApiError(400, "pak and tag are required.")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise ApiError(400, "quantity must be a whole number of at least 1.")
+    with transaction.atomic():
+        classic = (
+            ClassicLicense.objects.select_for_update()
+            .filter(virtual_account=registration.virtual_account, pak=pak, tag=tag)
+            .first()
+        )
+        if classic is None:
+            raise ApiError(404, f"PAK {pak} holds no license {tag} in this virtual account.")
+        if quantity > classic.quantity:
+            raise ApiError(
+                409, f"PAK {pak} has {classic.quantity} of {classic.name} left to convert."
+            )
+        classic.quantity -= quantity
+        classic.save(update_fields=["quantity"])
+        entitlement, _ = Entitlement.objects.get_or_create(
+            virtual_account=registration.virtual_account,
+            tag=tag,
+            defaults={
+                "name": classic.name.removesuffix(" (classic)"),
+                "product_type": classic.product_type,
+            },
+        )
+        Entitlement.objects.filter(pk=entitlement.pk).update(
+            quantity=entitlement.quantity + quantity
+        )
+    return _answer(
+        "convert-response",
+        registration,
+        payload,
+        {"pak": pak, "tag": tag, "converted": quantity, "left": classic.quantity},
         bad,
     )
 

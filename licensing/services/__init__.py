@@ -38,6 +38,7 @@ from .common import (
     cached,
     clear_cache,
 )
+from .conversion import convert_licenses, convertible_licenses
 from .instances import remove_instance, transfer_instance
 from .licenses import account_license_rows, license_rows, recount_licenses, sync_report
 from .messages import handle_message, handle_signed, purge_used_nonces
@@ -75,6 +76,8 @@ __all__ = [
     "clear_cache",
     "client_for_access_token",
     "create_api_client",
+    "convert_licenses",
+    "convertible_licenses",
     "create_token",
     "handle_message",
     "handle_signed",

@@ -104,6 +104,7 @@ DESIGNED = {
     "licensing:preferences-save": ("login", "405", "405", "405", "404", "404"),
     "licensing:license-transfer": ("login", "405", "405", "405", "404", "404"),
     "licensing:alert-dismiss": ("login", "405", "405", "405", "404", "404"),
+    "licensing:convert-licenses": ("login", "405", "405", "405", "404", "404"),
     "licensing:report-download": ("login", "ok", "ok", "ok", "ok", "404"),
     # Products and API clients authenticate by signature or token, never by session alone.
     "Transportgateway/services/DeviceRequestHandler": ("405",) * 6,
