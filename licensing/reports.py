@@ -11,7 +11,7 @@ from core.models import Event
 
 from .choices import InstanceStatus, TransactionKind
 from .models import LicenseTransaction, LicenseUsage, ProductInstance
-from .services import LicensingError, license_rows
+from .services import LicensingError, license_name, license_rows
 
 TIME = "%Y-%m-%d %H:%M:%S"
 
@@ -114,11 +114,8 @@ def usage(scope: Scope):
     """Each license each of those product instances uses."""
     header = ["Local Virtual Account", "Product Instance", "License", "Entitlement Tag", "Count"]
     header += ["Status", "Last Contact"]
-    names = {}
-    for va in scope.virtual_accounts:
-        names.update({r["tag"]: r["name"] for r in license_rows(va)})
     rows = (
-        [va_name, instance, names.get(tag, tag), tag, count, status]
+        [va_name, instance, license_name(tag), tag, count, status]
         + [timezone.localtime(contact).strftime(TIME)]
         for va_name, instance, tag, count, status, contact in LicenseUsage.objects.filter(
             instance__in=instances_in(scope)

@@ -24,7 +24,6 @@ from core.views import get_by_id_or_404
 from security.services import product_urls
 
 from . import reports, services
-from .catalog import license_info
 from .choices import AuthorizationStatus, ReportState, TransactionKind
 from .forms import (
     AlertPreferencesForm,
@@ -151,7 +150,7 @@ class SmartLicensingView(LoginRequiredMixin, TemplateView):
         tag = self.request.GET.get("tag", "").strip()[:200]
         if tag:  # the Licenses tab's "Product Instances" of one license: those using it
             qs = qs.filter(usages__tag=tag, usages__count__gt=0).distinct()
-            context["tag_name"] = license_info(tag).name
+            context["tag_name"] = services.license_name(tag)
         page = Paginator(qs, PAGE_SIZE).get_page(self.request.GET.get("page"))
         context.update(page=page, search=search, tag=tag)
 
@@ -449,13 +448,8 @@ class ProductInstanceDetailView(LoginRequiredMixin, TemplateView):
         )
         account = instance.virtual_account.account
         usages = list(instance.usages.all())
-        names = dict(
-            account.purchased_licenses.filter(tag__in=[u.tag for u in usages]).values_list(
-                "tag", "name"
-            )
-        )
         for usage in usages:  # the name CSC's catalog gives, else ours; never a bare tag
-            usage.license_name = names.get(usage.tag) or license_info(usage.tag).name
+            usage.license_name = services.license_name(usage.tag)
             known = usage.status in AuthorizationStatus.values
             usage.status_enum = AuthorizationStatus(usage.status) if known else None
         return super().get_context_data(

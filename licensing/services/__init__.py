@@ -40,7 +40,14 @@ from .common import (
 )
 from .conversion import convert_licenses, convertible_licenses
 from .instances import remove_instance, transfer_instance
-from .licenses import account_license_rows, license_rows, recount_licenses, sync_report
+from .licenses import (
+    account_license_rows,
+    license_name,
+    license_names,
+    license_rows,
+    recount_licenses,
+    sync_report,
+)
 from .messages import handle_message, handle_signed, purge_used_nonces
 from .registration import certificate_body, check_ca_name, instance_name, register_product
 from .rum import acknowledge_rum_reports, pending_rum_reports, receive_rum_reports
@@ -84,6 +91,8 @@ __all__ = [
     "install_product_ca_certificate",
     "instance_name",
     "issue_access_token",
+    "license_name",
+    "license_names",
     "license_rows",
     "product_ca",
     "product_ca_chain",

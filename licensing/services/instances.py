@@ -7,7 +7,6 @@ from accounts.models import VirtualAccount
 from core.choices import EventCategory
 from core.services import record_event
 
-from ..catalog import license_info
 from ..choices import InstanceStatus, TransactionKind
 from ..models import (
     LicenseTransaction,
@@ -15,6 +14,7 @@ from ..models import (
     ProductInstance,
 )
 from .common import LicensingError
+from .licenses import license_name
 from .usage import add_to_counters, release
 
 
@@ -74,7 +74,7 @@ def transfer_instance(
                 account_id=target.account_id,
                 kind=TransactionKind.PRODUCT_INSTANCE,
                 tag=tag,
-                license_name=license_info(tag).name if tag else "",
+                license_name=license_name(tag) if tag else "",
                 quantity=count,
                 source=source_name,
                 target=target.name,

@@ -3,7 +3,7 @@
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from accounts.models import LocalAccount
+from accounts.models import LocalAccount, PurchasedLicense
 
 from ..catalog import license_info
 from ..choices import InstanceStatus
@@ -11,6 +11,7 @@ from ..models import (
     LicenseCounter,
     ProductInstance,
 )
+from .common import CACHE_SECONDS, cached
 from .rum import pending_rum_reports
 
 LICENSE_ROWS_SQL = (
@@ -22,6 +23,22 @@ LICENSE_ROWS_SQL = (
 )
 
 
+def license_names() -> dict[str, str]:
+    """Each license's name as CSC's catalog last sent it (the most recent synchronization of
+    any account), read at most every CACHE_SECONDS per process."""
+
+    def load():
+        rows = PurchasedLicense.objects.order_by("tag", "-synchronized").distinct("tag")
+        return dict(rows.values_list("tag", "name"))
+
+    return cached("license_names", CACHE_SECONDS, load)
+
+
+def license_name(tag: str) -> str:
+    """One name per license everywhere: CSC's, else the server's own catalogue's."""
+    return license_names().get(tag) or license_info(tag).name
+
+
 def license_rows(virtual_account) -> list[dict]:
     """The Licenses tab of a local virtual account: Purchased, In Use, Substitution, Balance.
 
@@ -31,6 +48,7 @@ def license_rows(virtual_account) -> list[dict]:
     """
     va_id = getattr(virtual_account, "pk", virtual_account)
     rows: dict[str, dict] = {}
+    names = license_names()
     with connection.cursor() as cursor:
         cursor.execute(LICENSE_ROWS_SQL, [va_id, va_id])
         found = cursor.fetchall()
@@ -40,7 +58,7 @@ def license_rows(virtual_account) -> list[dict]:
         info = license_info(tag, name or "")
         rows[tag] = {
             "tag": tag,
-            "name": name or info.name,
+            "name": names.get(tag) or name or info.name,
             "billing": billing or info.billing,
             "purchased": purchased or 0,
             "in_use": in_use or 0,

@@ -238,3 +238,33 @@ class TransferPageTests(TestCase):
         body = b"".join(licenses.streaming_content).decode()
         self.assertIn("Local Virtual Account,License,Entitlement Tag", body)
         self.assertIn("Default,", body)
+
+
+class LicenseNameTests(TestCase):
+    def test_one_name_per_tag_everywhere_csc_catalog_first(self):
+        first, second = make_account("ONE"), make_account("TWO")
+        purchase(first.default_virtual_account, PI_BASE, 1)
+        PurchasedLicense.objects.filter(tag=PI_BASE).update(name="PI Base (from CSC)")
+        client = gateway_client()
+        device = registered(second.default_virtual_account, "pi37", client)
+        client.authorize(device, [(PI_BASE, 1)])  # TWO uses it, never purchased it
+        names = {
+            r["name"]
+            for va in (first.default_virtual_account, second.default_virtual_account)
+            for r in services.license_rows(va)
+        }
+        self.assertEqual(names, {"PI Base (from CSC)"})
+        self.assertEqual(services.license_name(PI_BASE), "PI Base (from CSC)")
+        self.assertEqual(
+            services.license_name(PI_LIFECYCLE), "Prime Infrastructure 3.x, Lifecycle Lic"
+        )
+        instance = ProductInstance.objects.get()
+        page = self.client
+        from tests.support.personas import make_user
+
+        viewer = make_user("vera")
+        grant(viewer, second, AccountRole.ACCOUNT_VIEWER)
+        page.force_login(viewer)
+        detail = page.get(reverse("licensing:instance-detail", args=[instance.pk]))
+        self.assertContains(detail, "PI Base (from CSC)")
+        self.assertNotContains(detail, f"<td>{PI_BASE}</td>")

@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from accounts import services as accounts_services
 
 from ... import reports, services
-from ...catalog import license_info
 from ...models import LicenseUsage
 from ..serializers import (
     AlertListSerializer,
@@ -125,7 +124,7 @@ class UsageAPIView(_ScopedAPIView):
             instanceId=F("instance__uuid"),
             lastContactDate=F("instance__last_contact"),
         )[offset : offset + limit]
-        usage = [{**row, "license": license_info(row["tag"]).name} for row in page]
+        usage = [{**row, "license": services.license_name(row["tag"])} for row in page]
         return Response(UsageListSerializer({"totalRecords": total, "usage": usage}).data)
 
 
