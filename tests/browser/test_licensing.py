@@ -111,7 +111,7 @@ class LicensingBrowserTests(BrowserTestCase):
         self.page.get_by_role("heading", name="API Toolkit").wait_for()
         self.page.fill("#id_name", "automation")
         form = self.page.locator("[data-testid=api-client-form]")
-        form.get_by_label("TEST", exact=True).check()
+        form.locator("[data-testid=grant-accounts]").get_by_label("TEST", exact=True).check()
         self.page.get_by_role("button", name="Create API Client").click()
         secret = self.page.locator("[data-testid=client-secret]").inner_text()
         self.assertGreater(len(secret), 20)

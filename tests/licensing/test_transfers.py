@@ -3,6 +3,7 @@ License Transactions, the Licenses tab's form, Activity and Reports."""
 
 import csv
 import io
+import json
 
 from django.db import transaction
 from django.test import TestCase
@@ -122,7 +123,13 @@ class TransferServiceTests(TestCase):
         for instance in ProductInstance.objects.order_by("pk")[:2]:
             services.transfer_instance(instance, self.branch)
         client.report_usage(devices[3], [(PI_BASE, 2)])
+        # Smart Licensing Using Policy: a signed RUM report from a moved product
+        body = "<smartLicense><RUMReport><![CDATA["
+        body += json.dumps(devices[0].rum_report(1, PI_LIFECYCLE, 1)) + "]]></RUMReport>"
+        answer = self.client.post("/cslu/v1/pi/TEST-1", body + "</smartLicense>", "application/xml")
+        self.assertEqual(answer.status_code, 200, answer.content)
         before = {va.name: balances(va) for va in (self.default, self.branch)}
+        self.assertEqual(before["Branch"][PI_LIFECYCLE], 2 - 1 - 1)  # d1 and d0 (its report)
         counters = in_use_by_tag()
         for va in (self.default, self.branch):
             services.recount_licenses(va)
