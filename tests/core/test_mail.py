@@ -1,6 +1,7 @@
 """Settings → Email: notification e-mails through a real SMTP server (aiosmtpd on loopback)."""
 
 import io
+import logging
 from contextlib import redirect_stdout
 
 from aiosmtpd.controller import Controller
@@ -26,6 +27,9 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 @override_settings(EMAIL_BACKEND="core.mail.EmailBackend")
 class MailServerTests(TestCase):
     def setUp(self):
+        chatty = logging.getLogger("mail.log")  # aiosmtpd's per-connection log
+        self.addCleanup(chatty.setLevel, chatty.level)
+        chatty.setLevel(logging.WARNING)
         self.mailbox = Mailbox()
         self.port = free_port()
         controller = Controller(
