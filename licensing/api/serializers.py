@@ -65,19 +65,15 @@ class TransferSerializer(serializers.Serializer):
     virtualAccount = serializers.CharField(max_length=100)  # noqa: N815
 
 
-class TokenInfoResponseSerializer(serializers.Serializer):
+class TokenInfoResponseSerializer(StatusSerializer):
     """Answer of POST tokens, in the Smart Licensing API's envelope."""
 
-    status = serializers.CharField()
-    statusMessage = serializers.CharField()  # noqa: N815
     tokenInfo = TokenInfoSerializer()  # noqa: N815
 
 
-class TokenListSerializer(serializers.Serializer):
+class TokenListSerializer(StatusSerializer):
     """Answer of GET tokens, in the Smart Licensing API's envelope."""
 
-    status = serializers.CharField()
-    statusMessage = serializers.CharField()  # noqa: N815
     tokens = TokenInfoSerializer(many=True)
 
 
@@ -142,11 +138,9 @@ class AccountLicenseSerializer(serializers.Serializer):
     virtualAccounts = VirtualAccountLicenseSerializer(many=True, source="virtual_accounts")  # noqa: N815
 
 
-class AccountLicenseListSerializer(serializers.Serializer):
+class AccountLicenseListSerializer(StatusSerializer):
     """Answer of GET accounts/{account}/licenses."""
 
-    status = serializers.CharField()
-    statusMessage = serializers.CharField()  # noqa: N815
     licenses = AccountLicenseSerializer(many=True)
 
 
@@ -181,11 +175,9 @@ class LicenseTransactionSerializer(serializers.Serializer):
     user = serializers.CharField(source="username")
 
 
-class LicenseTransferResponseSerializer(serializers.Serializer):
+class LicenseTransferResponseSerializer(StatusSerializer):
     """Answer of licenses/transfer: the License Transactions made."""
 
-    status = serializers.CharField()
-    statusMessage = serializers.CharField()  # noqa: N815
     transactions = LicenseTransactionSerializer(many=True)
 
 
@@ -205,19 +197,15 @@ class VirtualAccountSerializer(serializers.Serializer):
     created = serializers.DateTimeField(read_only=True)
 
 
-class VirtualAccountListSerializer(serializers.Serializer):
+class VirtualAccountListSerializer(StatusSerializer):
     """Answer of GET virtual-accounts."""
 
-    status = serializers.CharField()
-    statusMessage = serializers.CharField()  # noqa: N815
     virtualAccounts = VirtualAccountSerializer(many=True)  # noqa: N815
 
 
-class VirtualAccountResponseSerializer(serializers.Serializer):
+class VirtualAccountResponseSerializer(StatusSerializer):
     """Answer of POST virtual-accounts."""
 
-    status = serializers.CharField()
-    statusMessage = serializers.CharField()  # noqa: N815
     virtualAccount = VirtualAccountSerializer()  # noqa: N815
 
 
@@ -269,9 +257,7 @@ class AlertSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class AlertListSerializer(serializers.Serializer):
+class AlertListSerializer(StatusSerializer):
     """Answer of GET alerts."""
 
-    status = serializers.CharField()
-    statusMessage = serializers.CharField()  # noqa: N815
     alerts = AlertSerializer(many=True)

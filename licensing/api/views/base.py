@@ -21,7 +21,7 @@ def visible_accounts(user):
     """The local accounts a caller may see: an API client's grants (read or write) or a
     user's roles."""
     if isinstance(user, ApiClientPrincipal):
-        return LocalAccount.objects.filter(api_client_grants__client=user.client)
+        return user.client.accounts.all()
     return access.accounts_for(user)
 
 
@@ -78,9 +78,6 @@ class AccountAPIView(APIView):
         if found is None:
             raise NotFound("No such account.")
         return found
-
-    def may_use(self, request, va) -> bool:
-        return may_change(request.user, va.account)
 
     def require_change(self, request, account):
         if not may_change(request.user, account):

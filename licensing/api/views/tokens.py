@@ -15,7 +15,7 @@ from ..serializers import (
     TokenInfoSerializer,
     TokenListSerializer,
 )
-from .base import PATH_PARAMETERS, VirtualAccountAPIView
+from .base import PATH_PARAMETERS, VirtualAccountAPIView, may_change
 
 
 class TokensAPIView(VirtualAccountAPIView):
@@ -30,7 +30,8 @@ class TokensAPIView(VirtualAccountAPIView):
             .with_uses()
         )
         data = TokenInfoSerializer(tokens, many=True).data
-        if not self.may_use(request, va):  # an Account Viewer sees tokens, never their value
+        # an Account Viewer (or a read-only client) sees tokens, never their value
+        if not may_change(request.user, va.account):
             for token, row in zip(tokens, data, strict=True):
                 row["token"] = token.short_token
         return Response({"status": "SUCCESS", "statusMessage": "", "tokens": data})
