@@ -545,6 +545,13 @@ class Command(BaseCommand):
         tags = [info.tag for info in CATALOG[:3]]
         started = time.perf_counter()
         with connection.cursor() as cursor:
+            # a second run against the same server builds only what the first did not
+            cursor.execute(
+                "SELECT count(*) FROM licensing_productinstance"
+                " WHERE virtual_account_id = %s AND udi_sn LIKE 'bulk%%'",
+                [va.pk],
+            )
+            built = cursor.fetchone()[0]
             cursor.execute(
                 "INSERT INTO licensing_productinstance (uuid, virtual_account_id, name, udi_pid,"
                 " udi_sn, hostname, product_type, software_version, status, certificate_serial,"
@@ -552,14 +559,16 @@ class Command(BaseCommand):
                 " last_contact) SELECT md5(random()::text || g)::uuid, %s,"
                 " 'UDI_PID:PI-SOFTWARE; UDI_SN:bulk' || g, 'PI-SOFTWARE', 'bulk' || g, '',"
                 " 'SDNMGMT', '', 'registered', to_hex(g), '', now() + interval '1 year', false,"
-                " now(), now() FROM generate_series(1, %s) g",
-                [va.pk, instances],
+                " now(), now() FROM generate_series(%s, %s) g",
+                [va.pk, built + 1, instances],
             )
             cursor.execute(
                 "INSERT INTO licensing_licenseusage (instance_id, tag, count, status, updated)"
                 " SELECT i.id, t.tag, 1, 'AUTHORIZED', now() FROM licensing_productinstance i"
                 " CROSS JOIN unnest(%s::text[]) AS t(tag)"
-                " WHERE i.virtual_account_id = %s AND i.udi_sn LIKE 'bulk%%'",
+                " WHERE i.virtual_account_id = %s AND i.udi_sn LIKE 'bulk%%'"
+                " AND NOT EXISTS"
+                " (SELECT 1 FROM licensing_licenseusage u WHERE u.instance_id = i.id)",
                 [tags, va.pk],
             )
             usage_rows = cursor.rowcount
