@@ -552,24 +552,19 @@ class Command(BaseCommand):
                 [va.pk],
             )
             built = cursor.fetchone()[0]
+            # one statement: the usage rows of exactly the instances it inserts
             cursor.execute(
-                "INSERT INTO licensing_productinstance (uuid, virtual_account_id, name, udi_pid,"
-                " udi_sn, hostname, product_type, software_version, status, certificate_serial,"
-                " certificate_pem, certificate_expires, out_of_compliance, registered,"
-                " last_contact) SELECT md5(random()::text || g)::uuid, %s,"
+                "WITH new AS (INSERT INTO licensing_productinstance (uuid, virtual_account_id,"
+                " name, udi_pid, udi_sn, hostname, product_type, software_version, status,"
+                " certificate_serial, certificate_pem, certificate_expires, out_of_compliance,"
+                " registered, last_contact) SELECT md5(random()::text || g)::uuid, %s,"
                 " 'UDI_PID:PI-SOFTWARE; UDI_SN:bulk' || g, 'PI-SOFTWARE', 'bulk' || g, '',"
                 " 'SDNMGMT', '', 'registered', to_hex(g), '', now() + interval '1 year', false,"
-                " now(), now() FROM generate_series(%s, %s) g",
-                [va.pk, built + 1, instances],
-            )
-            cursor.execute(
-                "INSERT INTO licensing_licenseusage (instance_id, tag, count, status, updated)"
-                " SELECT i.id, t.tag, 1, 'AUTHORIZED', now() FROM licensing_productinstance i"
-                " CROSS JOIN unnest(%s::text[]) AS t(tag)"
-                " WHERE i.virtual_account_id = %s AND i.udi_sn LIKE 'bulk%%'"
-                " AND NOT EXISTS"
-                " (SELECT 1 FROM licensing_licenseusage u WHERE u.instance_id = i.id)",
-                [tags, va.pk],
+                " now(), now() FROM generate_series(%s, %s) g RETURNING id)"
+                " INSERT INTO licensing_licenseusage (instance_id, tag, count, status, updated)"
+                " SELECT new.id, t.tag, 1, 'AUTHORIZED', now() FROM new"
+                " CROSS JOIN unnest(%s::text[]) AS t(tag)",
+                [va.pk, built + 1, instances, tags],
             )
             usage_rows = cursor.rowcount
             cursor.execute("ANALYZE")
