@@ -571,8 +571,8 @@ class Command(BaseCommand):
         services.recount_licenses(va)
         self._settle()
         self.stdout.write(
-            f"built {instances} instances, {usage_rows} usage rows in "
-            f"{time.perf_counter() - started:.1f} s"
+            f"{instances} instances in place ({max(instances - built, 0)} built now, with"
+            f" {usage_rows} usage rows) after {time.perf_counter() - started:.1f} s"
         )
 
     def _settle(self, seconds=120):
