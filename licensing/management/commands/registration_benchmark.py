@@ -567,8 +567,10 @@ class Command(BaseCommand):
                 [va.pk, built + 1, instances, tags],
             )
             usage_rows = cursor.rowcount
-            cursor.execute("ANALYZE")
-        services.recount_licenses(va)
+            if usage_rows:
+                cursor.execute("ANALYZE")
+        if usage_rows:
+            services.recount_licenses(va)
         self._settle()
         self.stdout.write(
             f"{instances} instances in place ({max(instances - built, 0)} built now, with"
