@@ -56,47 +56,42 @@ TOKEN_STATE = (
     " JOIN accounts_virtualaccount va ON va.id = t.virtual_account_id"
     " JOIN accounts_localaccount a ON a.id = va.account_id WHERE t.id = %(token)s"
 )
-# A registration in one statement, committed on its own: the instance is created only if
-# the token is usable now and no instance of the UDI is registered, with its event row;
-# it answers the token's state, so a refusal names the reason.
-# A re-registration, or a token with a maximum number of uses, takes a transaction instead.
+# A registration in one statement, committed on its own, when the token has no maximum
+# number of uses: the token's state checked (not locked: a share lock taken by every
+# registration made them queue on the token's row); the UDI's registered instance locked and,
+# when it is in the token's virtual account (a re-registration: after a Host Common Name
+# change or a long outage, every product does this), retired with its licenses released from
+# this connection's In Use counters; the new instance created with its event row. Nothing is
+# created when the UDI is registered in another virtual account (the general path,
+# _register_in_transaction, decides). The instance is inserted only once the retiring UPDATE
+# has run to completion (the counts of `r` and `old` are read first), so the partial unique
+# index sees the retired row as gone. It answers the token's state, so a refusal names the
+# reason.
 REGISTER_SQL = (
     f"WITH t AS ({TOKEN_STATE}),"  # noqa: S608 - constant text
     " ok AS (SELECT id FROM t WHERE live AND current AND active),"
-    " old AS (SELECT id FROM licensing_productinstance WHERE udi_pid = %(pid)s"
-    " AND udi_sn = %(sn)s AND status = 'registered'),"
+    " old AS (SELECT i.id, i.virtual_account_id FROM licensing_productinstance i"
+    " WHERE i.udi_pid = %(pid)s AND i.udi_sn = %(sn)s AND i.status = 'registered'"
+    " AND EXISTS (SELECT FROM ok) FOR UPDATE OF i),"
+    " r AS (UPDATE licensing_productinstance p SET status = 'deregistered' FROM old"
+    " WHERE p.id = old.id AND old.virtual_account_id = %(va)s RETURNING p.id),"
+    " u AS (DELETE FROM licensing_licenseusage WHERE instance_id IN (SELECT id FROM r)"
+    " RETURNING tag, count),"
+    " c AS (INSERT INTO licensing_licensecounter (virtual_account_id, tag, shard, in_use)"
+    f" SELECT %(va)s, tag, {SHARD_SQL}, -SUM(count) FROM u GROUP BY tag ORDER BY tag"
+    f"{ADD_TO_COUNTER_SQL}),"
     " i AS (INSERT INTO licensing_productinstance (uuid, virtual_account_id, name, udi_pid,"
     " udi_sn, hostname, product_type, software_version, token_id, status, certificate_serial,"
     " certificate_pem, certificate_expires, out_of_compliance, registered, last_contact)"
     " SELECT %(uuid)s, %(va)s, %(name)s, %(pid)s, %(sn)s, %(hostname)s, %(product_type)s,"
     " %(version)s, ok.id, 'registered', %(serial)s, %(cert)s, %(expires)s, false, %(now)s,"
-    " %(now)s FROM ok WHERE NOT EXISTS (SELECT FROM old) RETURNING id),"
+    " %(now)s FROM ok WHERE (SELECT count(*) FROM r) = (SELECT count(*) FROM old)"
+    " RETURNING id),"
     " e AS (INSERT INTO accounts_event (created, category, action, message, result, username,"
-    " data, account_id) SELECT %(now)s, %(category)s, 'product_registered', %(event)s,"
+    " data, account_id) SELECT %(now)s, %(category)s, 'product_registered', %(event)s"
+    " || CASE WHEN EXISTS (SELECT FROM r) THEN ' (re-registration)' ELSE '' END,"
     " %(result)s, %(username)s, %(data)s::jsonb, %(account)s FROM i)"
     " SELECT (SELECT id FROM i), t.live, t.current, t.active FROM (SELECT) AS one"
-    " LEFT JOIN t ON true"
-)
-# A re-registration where the UDI is registered in the token's own virtual account (after a
-# Host Common Name change or a long outage, every product does this), with a token without a
-# maximum number of uses: the token's state checked (as REGISTER_SQL does: not locked, a
-# share lock taken by every re-registration made them queue on the token's row), the
-# registered instance locked and retired, its licenses released from this connection's In
-# Use counters, in one statement; REGISTER_SQL then creates the new instance in the same
-# transaction.
-RETIRE_IN_PLACE_SQL = (
-    f"WITH t AS ({TOKEN_STATE}),"  # noqa: S608 - constant text
-    " old AS (SELECT i.id FROM licensing_productinstance i, t WHERE t.live AND t.current"
-    " AND t.active AND i.udi_pid = %(pid)s AND i.udi_sn = %(sn)s AND i.status = 'registered'"
-    " AND i.virtual_account_id = %(va)s FOR UPDATE OF i),"
-    " r AS (UPDATE licensing_productinstance p SET status = 'deregistered' FROM old"
-    " WHERE p.id = old.id RETURNING p.id),"
-    " u AS (DELETE FROM licensing_licenseusage WHERE instance_id IN (SELECT id FROM r)"
-    " RETURNING tag, count),"
-    " c AS (INSERT INTO licensing_licensecounter (virtual_account_id, tag, shard, in_use)"
-    f" SELECT %(va)s, tag, {SHARD_SQL}, -SUM(count) FROM u GROUP BY tag ORDER BY tag"
-    f"{ADD_TO_COUNTER_SQL})"
-    " SELECT (SELECT id FROM r), t.live, t.current, t.active FROM (SELECT) AS one"
     " LEFT JOIN t ON true"
 )
 # The registered instance of a UDI (at most one), locked, with where it lives.
@@ -278,7 +273,8 @@ def certificate_body(cert, ca: ProductCA, cert_pem: str | None = None) -> dict:
 def register_product(message: Message) -> dict:
     """Register a product: token + CSR → ID certificate; the product instance is created.
 
-    The hot path of the Transport Gateway: one read, then one statement (REGISTER_SQL).
+    The hot path of the Transport Gateway: one read, then one statement (REGISTER_SQL), for a
+    first registration and a re-registration in the same virtual account alike.
     """
     body = message.body
     token = _token_for_registration(body["token"])
@@ -321,30 +317,19 @@ def register_product(message: Message) -> dict:
             ),
             "account": token.account_id,
         }
-        created, *state = _first_statement(REGISTER_SQL, values | event)
+        try:
+            created, *state = _first_statement(REGISTER_SQL, values | event)
+        except IntegrityError:
+            # a concurrent registration of the UDI committed first: the general path locks
+            # and retires what that one registered (in a transaction, the error stands)
+            if connection.in_atomic_block:
+                raise
+            created, state = None, (True, True, True)
         _refuse_unusable(*state)
-        if created is None:
-            event["event"] += " (re-registration)"
-            created = _register_again_in_place(values | event)
     if created is None:
         _register_in_transaction(token, values, force=body["force"])
     body = certificate_body(cert, ca, values["cert"])
     return {"instance": str(instance_uuid), "name": name, **body}
-
-
-def _register_again_in_place(values: dict) -> int | None:
-    """Retire the UDI's instance in the token's virtual account and create the new one: two
-    statements in one transaction. None when the UDI is not registered there (the general
-    path, _register_in_transaction, decides what happens)."""
-    with transaction.atomic():
-        retired, *state = _prepared(RETIRE_IN_PLACE_SQL, values)
-        _refuse_unusable(*state)
-        if retired is None:
-            return None
-        created, *state = _prepared(REGISTER_SQL, values)
-        if created is None:  # the token was revoked between the two statements
-            raise IntegrityError("the re-registration created no instance")
-    return created
 
 
 def _register_in_transaction(token: _Token, values: dict, *, force: bool = False) -> None:

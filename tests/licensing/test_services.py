@@ -344,6 +344,50 @@ class ConcurrencyTests(TransactionTestCase):
         self.assertEqual(ProductInstance.objects.filter(udi_sn="same").count(), len(accepted))
         self.assertEqual(Event.objects.filter(action="product_registered").count(), len(accepted))
 
+    def test_concurrent_re_registrations_release_the_licenses_once(self):
+        """Products re-registering at once (a storm after a Host Common Name change), several
+        with the same UDI: one instance each stays registered, In Use counts each once; a
+        request that lost the race to its own UDI is told to retry."""
+        va = make_account("TEST").default_virtual_account
+        token = token_for(va)
+        services.product_ca()
+        client = gateway_client()
+        for sn in ("a", "b"):
+            device = Device(sn=sn)
+            client.register(device, token.token)
+            client.report_usage(device, [(PI_BASE, 3)])
+        self.assertEqual(in_use(PI_BASE, va), 6)
+        answers = []
+
+        def work(sn):
+            try:
+                answers.append(gateway_client().register(Device(sn=sn), token.token))
+            except GatewayRefused as exc:
+                answers.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=work, args=("ab"[i % 2],)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        accepted = [a for a in answers if isinstance(a, dict)]
+        refused = [(r.status, r.body["error"]["code"]) for r in answers if r not in accepted]
+        self.assertEqual(len(answers), 8)
+        self.assertEqual(refused, [(409, "conflict")] * len(refused))
+        self.assertGreaterEqual(len(accepted), 2)
+        for sn in ("a", "b"):
+            self.assertEqual(
+                ProductInstance.objects.filter(udi_sn=sn, status="registered").count(), 1
+            )
+        self.assertEqual(ProductInstance.objects.count(), 2 + len(accepted))
+        self.assertEqual(in_use(PI_BASE, va), 0)
+        messages = Event.objects.filter(action="product_registered").values_list(
+            "message", flat=True
+        )
+        self.assertEqual(sum(m.endswith("(re-registration)") for m in messages), len(accepted))
+
     def test_registration_after_the_database_connection_died(self):
         account = make_account("TEST")
         token = token_for(account.default_virtual_account)
