@@ -558,7 +558,9 @@ class Command(BaseCommand):
             )
             usage_rows = cursor.rowcount
             if usage_rows:
-                cursor.execute("ANALYZE")
+                # as in service: vacuumed (autovacuum would visit every new page during the
+                # first passes, with checksums writing each to the WAL) and analyzed
+                cursor.execute("VACUUM (ANALYZE)")
         if usage_rows:
             services.recount_licenses(va)
         self._settle()
