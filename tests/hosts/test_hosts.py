@@ -89,9 +89,25 @@ class TwoHostsTests(SimpleTestCase):
 
     def wait_protected(self, primary: str, standby: str, timeout: float = 240) -> float:
         t0 = time.time()
-        H.wait_for(f"{H.NAMES[primary]} active with {H.NAMES[standby]} a promotable standby",
-                   lambda: H.protected(primary, standby), timeout, interval=1)  # fmt: skip
+        try:
+            H.wait_for(f"{H.NAMES[primary]} active with {H.NAMES[standby]} a promotable standby",
+                       lambda: H.protected(primary, standby), timeout, interval=1)  # fmt: skip
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.cluster_report(primary, standby)}") from None
         return time.time() - t0
+
+    def cluster_report(self, *hosts: str) -> str:
+        """What a cluster that does not settle is doing: each host's ha_status, pacemaker's
+        view with attributes and fail counts, and the resource agent's last words."""
+        parts = [f"VIP on: {H.vip_holder()}"]
+        for h in hosts:
+            parts.append(f"--- {h}: ha_status\n{H.status(h)}")
+            for argv in (("crm_mon", "-1", "-A", "-f", "-r"),
+                         ("journalctl", "-n", "40", "--no-pager", "-t", "pgsqlms",
+                          "-t", "pacemaker-controld", "-t", "pacemaker-schedulerd")):  # fmt: skip
+                out = H.host("exec", h, *argv, check=False, timeout=30)
+                parts.append(f"--- {h}: {' '.join(argv)}\n{out}")
+        return "\n".join(parts)
 
     def reboot(self, h: str) -> None:
         """`systemctl reboot` inside h, as an operator would; returns once it booted again
