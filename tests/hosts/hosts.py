@@ -101,6 +101,12 @@ def vip_holder() -> str | None:
     return None
 
 
+def outputs(h: str, *commands: tuple[str, ...]) -> list[str]:
+    """Each command's output on host h under a `$ command` line (for a failure's report)."""
+    return [f"$ {' '.join(argv)}\n{host('exec', h, *argv, check=False, timeout=30)}"
+            for argv in commands]  # fmt: skip
+
+
 def status(h: str) -> str:
     return manage(h, "ha_status", check=False, timeout=120)
 

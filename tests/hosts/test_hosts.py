@@ -102,11 +102,9 @@ class TwoHostsTests(SimpleTestCase):
         parts = [f"VIP on: {H.vip_holder()}"]
         for h in hosts:
             parts.append(f"--- {h}: ha_status\n{H.status(h)}")
-            for argv in (("crm_mon", "-1", "-A", "-f", "-r"),
-                         ("journalctl", "-n", "40", "--no-pager", "-t", "pgsqlms",
-                          "-t", "pacemaker-controld", "-t", "pacemaker-schedulerd")):  # fmt: skip
-                out = H.host("exec", h, *argv, check=False, timeout=30)
-                parts.append(f"--- {h}: {' '.join(argv)}\n{out}")
+            journal = ("journalctl", "-n", "40", "--no-pager", "-t", "pgsqlms",
+                       "-t", "pacemaker-controld", "-t", "pacemaker-schedulerd")  # fmt: skip
+            parts += H.outputs(h, ("crm_mon", "-1", "-A", "-f", "-r"), journal)
         return "\n".join(parts)
 
     def reboot(self, h: str) -> None:
@@ -139,11 +137,9 @@ class TwoHostsTests(SimpleTestCase):
         lines (while its systemd still answers), and its console."""
         parts = []
         if H.running(h):
-            for argv in (("systemctl", "list-jobs", "--no-pager"),
-                         ("journalctl", "-n", "80", "--no-pager"),
-                         ("crm_mon", "-1", "-A")):  # fmt: skip
-                out = H.host("exec", h, *argv, check=False, timeout=30)
-                parts.append(f"$ {' '.join(argv)}\n{out}")
+            parts += H.outputs(h, ("systemctl", "list-jobs", "--no-pager"),
+                               ("journalctl", "-n", "80", "--no-pager"),
+                               ("crm_mon", "-1", "-A"))  # fmt: skip
         console = H.STATE / "run" / f"{h}.console.log"
         if console.exists():
             parts.append("console:\n" + "\n".join(console.read_text().splitlines()[-20:]))
